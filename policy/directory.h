@@ -110,6 +110,11 @@ int oa_dir_resolve(struct oa_directory *dir, oa_dir_report_fn *report,
 int oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 		     const char *path, oa_dir_report_fn *report, void *ctx);
 
+/* Reads the LDAP server(s) of conf->ldap_* and adds their entries.
+ * Returns 0, or -1 when the directory could not be read whole (reported). */
+int oa_dir_load_ldap(struct oa_directory *dir, const struct oa_conf *conf,
+		     oa_dir_report_fn *report, void *ctx);
+
 /*
  * Loads the directory the configuration names (LDIF or LDAP) and resolves
  * it.  Returns the number of problems, or -1 when the source could not be
