@@ -223,7 +223,22 @@ if grep -E -q 'deb-systemd-invoke[^#]*(start|restart)|systemctl[^#]* (enable|sta
 	fail "orgauth: postinst starts a unit"
 fi
 if command -v systemd-analyze >/dev/null 2>&1; then
-	# A bad directive or a weakened sandbox fails here.
+	# Any message from verify (an unknown or misspelt directive is only a
+	# warning there) fails.  ExecStart points at the extracted tool.
+	mkdir "$work/units"
+	for u in orgauth-sync.service orgauth-sync.timer; do
+		sed "s#/usr/sbin/orgauthctl#$x/usr/sbin/orgauthctl#" \
+			"$x/lib/systemd/system/$u" >"$work/units/$u"
+	done
+	if (cd "$work/units" && systemd-analyze verify --man=no \
+		./orgauth-sync.service ./orgauth-sync.timer) >"$work/verify.log" 2>&1 &&
+		[ ! -s "$work/verify.log" ]; then
+		ok "orgauth: systemd-analyze verify"
+	else
+		cat "$work/verify.log" >&2
+		fail "orgauth: systemd-analyze verify"
+	fi
+	# A weakened sandbox fails here.
 	if ! (cd "$x/lib/systemd/system" &&
 		systemd-analyze security --offline=true --threshold=25 \
 			--no-pager ./orgauth-sync.service) >"$work/security.log" 2>&1; then
