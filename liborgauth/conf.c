@@ -18,7 +18,7 @@
 #include "conf.h"
 
 #define CONF_MAX_BYTES (256 * 1024)
-#define CONF_LINE_MAX 2048
+#define CONF_LINE_MAX  2048
 
 enum key_type {
 	KEY_STRING, /* any non-empty text up to the field size */
@@ -46,12 +46,15 @@ static const char *const unknown_modes[] = {"ignore", "deny", NULL};
 static const char *const otp_kinds[] = {"totp", "hotp", NULL};
 
 #define FIELD(f) offsetof(struct oa_conf, f), sizeof(((struct oa_conf *)0)->f)
+/* one table row per line: keep these short */
+/* clang-format off */
 #define STR(k, f) {k, KEY_STRING, FIELD(f), 0, 0, NULL}
 #define PATH(k, f) {k, KEY_PATH, FIELD(f), 0, 0, NULL}
 #define UINT(k, f, lo, hi) {k, KEY_UINT, FIELD(f), lo, hi, NULL}
 #define BOOL(k, f) {k, KEY_BOOL, FIELD(f), 0, 0, NULL}
 #define ENUM(k, f, c) {k, KEY_ENUM, FIELD(f), 0, 0, c}
 #define MAP(k) STR("map_" #k, map.k)
+/* clang-format on */
 
 static const struct key_def conf_keys[] = {
 	ENUM("directory", directory_source, dir_sources),
@@ -141,8 +144,8 @@ oa_conf_defaults(struct oa_conf *conf)
 		   ORGAUTH_STATEDIR "/mfa");
 	copy_field(conf->host_key_file, sizeof(conf->host_key_file),
 		   ORGAUTH_STATEDIR "/host.key");
-	copy_field(conf->role_group_template,
-		   sizeof(conf->role_group_template), "%o-%r");
+	copy_field(conf->role_group_template, sizeof(conf->role_group_template),
+		   "%o-%r");
 	copy_field(conf->project_group_template,
 		   sizeof(conf->project_group_template), "%o-proj-%n");
 	copy_field(conf->dataset_group_template,
@@ -233,8 +236,7 @@ struct parse_ctx {
 	int problems;
 };
 
-static void
-problem(struct parse_ctx *pc, const char *fmt, ...)
+static void problem(struct parse_ctx *pc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 static void
@@ -329,8 +331,8 @@ set_value(struct oa_conf *conf, const struct key_def *k, const char *value,
 	switch (k->type) {
 	case KEY_PATH:
 		if (value[0] != '/') {
-			problem(pc, "%s: '%s' is not an absolute path",
-				k->name, value);
+			problem(pc, "%s: '%s' is not an absolute path", k->name,
+				value);
 			return;
 		}
 		/* fall through */
@@ -453,8 +455,8 @@ check_consistency(const struct oa_conf *conf, struct parse_ctx *pc)
 }
 
 int
-oa_conf_load(struct oa_conf *conf, const char *path,
-	     oa_conf_report_fn *report, void *ctx)
+oa_conf_load(struct oa_conf *conf, const char *path, oa_conf_report_fn *report,
+	     void *ctx)
 {
 	struct parse_ctx pc = {path, 0, report, ctx, 0};
 	unsigned char seen[N_KEYS];
