@@ -49,9 +49,9 @@ sub_options(struct oa_cli *cli, int argc, char **argv, int n_operands,
 	    const char *synopsis)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -170,7 +170,7 @@ check_host(const struct oa_cli *cli, const struct oa_directory *dir,
 	}
 	if (conf->required_project[0] != '\0' &&
 	    find_entity(dir, OA_ENTITY_PROJECT, org, conf->required_project) <
-		    0) {
+		0) {
 		snprintf(msg, sizeof(msg),
 			 "required_project '%s' is not a project%s%s",
 			 conf->required_project, org >= 0 ? " of " : "",
@@ -179,7 +179,7 @@ check_host(const struct oa_cli *cli, const struct oa_directory *dir,
 	}
 	if (conf->required_dataset[0] != '\0' &&
 	    find_entity(dir, OA_ENTITY_DATASET, org, conf->required_dataset) <
-		    0) {
+		0) {
 		snprintf(msg, sizeof(msg),
 			 "required_dataset '%s' is not a dataset%s%s",
 			 conf->required_dataset, org >= 0 ? " of " : "",
@@ -406,7 +406,7 @@ print_workforce(const struct oa_directory *dir,
 			       dir->orgs[dir->users[ui].home_org].name);
 			for (j = 0; j < r->n_via; j++) {
 				const struct oa_entity *e =
-					&dir->entities[r->via[j]];
+				    &dir->entities[r->via[j]];
 
 				printf("%s%s %s", j > 0 ? ", " : "",
 				       oa_entity_kind_name(e->kind), e->name);

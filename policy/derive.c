@@ -88,7 +88,7 @@ oa_derive_roles(const struct oa_directory *dir)
 
 		for (j = 0; j < e->n_members; j++) {
 			const struct oa_user *u =
-				&dir->users[e->members[j].user];
+			    &dir->users[e->members[j].user];
 
 			if (u->home_org == e->owner ||
 			    !dir->orgs[u->home_org].workforce)

@@ -46,16 +46,16 @@ static const struct ref_def {
 	const char *role;
 	size_t map_offset; /* attribute name in struct oa_conf_mapping */
 } ref_defs[N_REF_KINDS] = {
-	{"admin", offsetof(struct oa_conf_mapping, org_admin)},
-	{"member", offsetof(struct oa_conf_mapping, org_member)},
-	{"admin", offsetof(struct oa_conf_mapping, role_admin)},
-	{"team_manager", offsetof(struct oa_conf_mapping, role_team_manager)},
-	{"reviewer", offsetof(struct oa_conf_mapping, role_reviewer)},
-	{"annotator", offsetof(struct oa_conf_mapping, role_annotator)},
-	{"annotator_reviewer",
-	 offsetof(struct oa_conf_mapping, role_annotator_reviewer)},
-	{"admin", offsetof(struct oa_conf_mapping, role_admin)},
-	{"user", offsetof(struct oa_conf_mapping, role_dataset_user)},
+    {"admin", offsetof(struct oa_conf_mapping, org_admin)},
+    {"member", offsetof(struct oa_conf_mapping, org_member)},
+    {"admin", offsetof(struct oa_conf_mapping, role_admin)},
+    {"team_manager", offsetof(struct oa_conf_mapping, role_team_manager)},
+    {"reviewer", offsetof(struct oa_conf_mapping, role_reviewer)},
+    {"annotator", offsetof(struct oa_conf_mapping, role_annotator)},
+    {"annotator_reviewer",
+     offsetof(struct oa_conf_mapping, role_annotator_reviewer)},
+    {"admin", offsetof(struct oa_conf_mapping, role_admin)},
+    {"user", offsetof(struct oa_conf_mapping, role_dataset_user)},
 };
 
 struct raw_ref {
@@ -130,7 +130,7 @@ vreport(struct oa_dir_builder *b, oa_dir_report_fn *report, void *ctx,
 }
 
 static void entry_problem(struct entry_ctx *ec, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 static void
 entry_problem(struct entry_ctx *ec, const char *fmt, ...)
@@ -484,8 +484,8 @@ get_value(const struct entry_ctx *ec, const char *attr, size_t k,
 		if (k < ec->attrs[i].n_values) {
 			*value = ec->attrs[i].values[k];
 			*len = ec->attrs[i].lengths != NULL
-				       ? ec->attrs[i].lengths[k]
-				       : strlen(*value);
+				   ? ec->attrs[i].lengths[k]
+				   : strlen(*value);
 			return;
 		}
 		k -= ec->attrs[i].n_values;
@@ -838,7 +838,7 @@ oa_dir_add_entry(struct oa_directory *dir, const struct oa_conf *conf,
 	e->seq = b->n_entries;
 	e->origin.line = origin != NULL ? origin->line : 0;
 	e->origin.source =
-		intern_source(b, origin != NULL ? origin->source : NULL);
+	    intern_source(b, origin != NULL ? origin->source : NULL);
 	if (origin != NULL && origin->source != NULL &&
 	    e->origin.source == NULL)
 		goto out;
@@ -1159,8 +1159,8 @@ assign_homes(struct resolver *r, size_t *orgs, size_t n_orgs)
 			struct raw_ref *ref = &o->refs[j];
 			struct raw_entry *u;
 			enum oa_org_role role = ref->kind == REF_ORG_ADMIN
-							? OA_ROLE_ADMIN
-							: OA_ROLE_MEMBER;
+						    ? OA_ROLE_ADMIN
+						    : OA_ROLE_MEMBER;
 
 			if (!resolve_user_ref(r, o, ref)) {
 				ref->target = (size_t)-1;
@@ -1346,7 +1346,7 @@ build_entity(struct resolver *r, struct raw_entry *e, struct oa_entity *out)
 			m[k++] = m[i];
 	}
 	out->kind =
-		e->kind == RAW_PROJECT ? OA_ENTITY_PROJECT : OA_ENTITY_DATASET;
+	    e->kind == RAW_PROJECT ? OA_ENTITY_PROJECT : OA_ENTITY_DATASET;
 	out->dn = e->dn;
 	out->name = e->name;
 	out->owner = r->b->entries[e->owner.target].final;
@@ -1404,7 +1404,7 @@ build(struct resolver *r, struct oa_directory *dir, size_t *orgs, size_t n_orgs,
 		if (e->rejected)
 			continue;
 		if (final_users(r, e, REF_ORG_ADMIN, &o->admins, &o->n_admins) <
-			    0 ||
+			0 ||
 		    final_users(r, e, REF_ORG_MEMBER, &o->members,
 				&o->n_members) < 0)
 			return -1;

@@ -248,9 +248,9 @@ oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 	/* libldap prints LDIF syntax errors on stderr at its default debug
 	 * level; we report them ourselves, with the file and line. */
 	if (ber_get_option(NULL, LBER_OPT_LOG_PRINT_FN, &old_print) ==
-		    LBER_OPT_SUCCESS &&
+		LBER_OPT_SUCCESS &&
 	    ldap_get_option(NULL, LDAP_OPT_DEBUG_LEVEL, &old_debug) ==
-		    LDAP_OPT_SUCCESS) {
+		LDAP_OPT_SUCCESS) {
 		ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN,
 			       (void *)ldif_log_sink);
 		ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &quiet);
