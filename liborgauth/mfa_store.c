@@ -35,8 +35,8 @@
 #define BOX_BYTES                                                              \
 	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +             \
 	 OA_MFA_SECRET_BYTES)
-#define RECORD_MAX (32 * 1024)
-#define RECORD_MAGIC "orgauth-mfa-v1"
+#define RECORD_MAX    (32 * 1024)
+#define RECORD_MAGIC  "orgauth-mfa-v1"
 #define FILE_NAME_MAX (OA_MFA_USER_MAX + 40)
 
 struct oa_mfa_store {
@@ -368,13 +368,12 @@ oa_mfa_recovery_left(const struct oa_mfa_record *rec)
 
 /* The secretbox key of one user: BLAKE2b keyed with the host key. */
 static int
-user_key(const struct oa_mfa_store *store, const char *user,
-	 unsigned char *out)
+user_key(const struct oa_mfa_store *store, const char *user, unsigned char *out)
 {
 	crypto_generichash_state st;
 
 	if (crypto_generichash_init(&st, store->key, KEY_BYTES, KEY_BYTES) <
-		    0 ||
+		0 ||
 	    crypto_generichash_update(&st, (const unsigned char *)RECORD_MAGIC,
 				      sizeof(RECORD_MAGIC)) < 0 ||
 	    crypto_generichash_update(&st, (const unsigned char *)user,
@@ -425,17 +424,19 @@ struct field {
 };
 
 #define RFIELD(k, bit, lo, hi, f)                                              \
-	{k, bit, lo, hi, offsetof(struct oa_mfa_record, f),                    \
-	 sizeof(((struct oa_mfa_record *)0)->f)}
+	{                                                                      \
+		k, bit, lo, hi, offsetof(struct oa_mfa_record, f),             \
+		    sizeof(((struct oa_mfa_record *)0)->f)                     \
+	}
 
 static const struct field number_fields[] = {
-	RFIELD("digits", SEEN_DIGITS, 6, 8, digits),
-	RFIELD("period", SEEN_PERIOD, 10, 300, period),
-	RFIELD("counter", SEEN_COUNTER, 0, UINT64_MAX / 2, counter),
-	RFIELD("failures", SEEN_FAILURES, 0, 100000, failures),
-	RFIELD("first_failure", SEEN_FIRST, 0, INT64_MAX / 2, first_failure),
-	RFIELD("locked_until", SEEN_LOCKED, 0, INT64_MAX / 2, locked_until),
-	RFIELD("enrolled_at", SEEN_ENROLLED, 0, INT64_MAX / 2, enrolled_at),
+    RFIELD("digits", SEEN_DIGITS, 6, 8, digits),
+    RFIELD("period", SEEN_PERIOD, 10, 300, period),
+    RFIELD("counter", SEEN_COUNTER, 0, UINT64_MAX / 2, counter),
+    RFIELD("failures", SEEN_FAILURES, 0, 100000, failures),
+    RFIELD("first_failure", SEEN_FIRST, 0, INT64_MAX / 2, first_failure),
+    RFIELD("locked_until", SEEN_LOCKED, 0, INT64_MAX / 2, locked_until),
+    RFIELD("enrolled_at", SEEN_ENROLLED, 0, INT64_MAX / 2, enrolled_at),
 };
 
 static bool
@@ -477,8 +478,8 @@ decrypt_secret(const struct oa_mfa_store *store, const char *user,
 		goto out;
 	ret = OA_MFA_ECRYPTO;
 	if (crypto_secretbox_open_easy(
-		    rec->secret, box + crypto_secretbox_NONCEBYTES,
-		    sizeof(box) - crypto_secretbox_NONCEBYTES, box, key) < 0)
+		rec->secret, box + crypto_secretbox_NONCEBYTES,
+		sizeof(box) - crypto_secretbox_NONCEBYTES, box, key) < 0)
 		goto out;
 	ret = OA_MFA_OK;
 out:
@@ -536,8 +537,8 @@ parse_record(const struct oa_mfa_store *store, const char *user, char *text,
 			secret = eq;
 			continue;
 		}
-		for (i = 0; i < sizeof(number_fields) / sizeof(number_fields[0]);
-		     i++)
+		for (i = 0;
+		     i < sizeof(number_fields) / sizeof(number_fields[0]); i++)
 			if (strcmp(line, number_fields[i].name) == 0)
 				break;
 		if (i == sizeof(number_fields) / sizeof(number_fields[0]) ||
@@ -586,8 +587,8 @@ read_record(struct oa_mfa_store *store, const char *user,
 		goto out;
 	ret = OA_MFA_EIO;
 	text = malloc(RECORD_MAX + 1);
-	if (text == NULL || read_all(fd, (unsigned char *)text, RECORD_MAX,
-				     &len) < 0)
+	if (text == NULL ||
+	    read_all(fd, (unsigned char *)text, RECORD_MAX, &len) < 0)
 		goto out;
 	text[len] = '\0';
 	ret = OA_MFA_EFORMAT;
@@ -876,14 +877,14 @@ match_otp(const struct oa_conf *conf, const struct oa_mfa_record *rec,
 	for (s = first; s <= last; s++) {
 		if (rec->kind == OA_OTP_TOTP)
 			rc = oath_totp_generate(
-				(const char *)rec->secret, OA_MFA_SECRET_BYTES,
-				(time_t)(s * rec->period), rec->period, 0,
-				rec->digits, otp);
+			    (const char *)rec->secret, OA_MFA_SECRET_BYTES,
+			    (time_t)(s * rec->period), rec->period, 0,
+			    rec->digits, otp);
 		else
 			rc = oath_hotp_generate(
-				(const char *)rec->secret, OA_MFA_SECRET_BYTES,
-				s, rec->digits, false,
-				OATH_HOTP_DYNAMIC_TRUNCATION, otp);
+			    (const char *)rec->secret, OA_MFA_SECRET_BYTES, s,
+			    rec->digits, false, OATH_HOTP_DYNAMIC_TRUNCATION,
+			    otp);
 		if (rc != OATH_OK)
 			continue;
 		if (sodium_memcmp(otp, code, rec->digits) == 0 && !matched &&
@@ -991,8 +992,8 @@ oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec,
 	randombytes_buf(rec->secret, OA_MFA_SECRET_BYTES);
 	if (conf->recovery_codes == 0)
 		return OA_MFA_OK;
-	codes->code = sodium_malloc(conf->recovery_codes *
-				    sizeof(codes->code[0]));
+	codes->code =
+	    sodium_malloc(conf->recovery_codes * sizeof(codes->code[0]));
 	if (codes->code == NULL)
 		return OA_MFA_EIO;
 	for (i = 0; i < conf->recovery_codes && i < OA_MFA_MAX_RECOVERY; i++) {
@@ -1001,7 +1002,7 @@ oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec,
 		for (j = 3; j < OA_MFA_RECOVERY_LEN; j++)
 			c[j] = j == 8 ? '-'
 				      : recovery_alphabet[randombytes_uniform(
-						sizeof(recovery_alphabet) - 1)];
+					    sizeof(recovery_alphabet) - 1)];
 		c[OA_MFA_RECOVERY_LEN] = '\0';
 		if (crypto_pwhash_str_alg(rec->recovery[i], c,
 					  OA_MFA_RECOVERY_LEN,
@@ -1041,8 +1042,8 @@ out:
 }
 
 static void
-count_failure(const struct oa_conf *conf, struct oa_mfa_record *rec,
-	      time_t now, int64_t *locked_until)
+count_failure(const struct oa_conf *conf, struct oa_mfa_record *rec, time_t now,
+	      int64_t *locked_until)
 {
 	if (rec->failures == 0)
 		rec->first_failure = now;

@@ -25,9 +25,9 @@
 #define OA_MFA_MAX_RECOVERY 50
 /* "NN-xxxxx-xxxxx": slot number, then 50 random bits */
 #define OA_MFA_RECOVERY_LEN 14
-#define OA_MFA_HASH_LEN 128 /* crypto_pwhash_STRBYTES */
-#define OA_MFA_URI_LEN 1024
-#define OA_MFA_USER_MAX 64
+#define OA_MFA_HASH_LEN	    128 /* crypto_pwhash_STRBYTES */
+#define OA_MFA_URI_LEN	    1024
+#define OA_MFA_USER_MAX	    64
 
 enum oa_mfa_error {
 	OA_MFA_OK = 0,
@@ -43,14 +43,14 @@ enum oa_mfa_error {
 struct oa_mfa_record {
 	enum oa_otp_kind kind;
 	unsigned digits;
-	unsigned period;		/* TOTP */
-	unsigned char *secret;		/* sodium_malloc'd, wiped on free */
-	uint64_t counter;		/* TOTP: last step used; HOTP: next */
-	unsigned failures;		/* in the current window */
-	int64_t first_failure;		/* start of that window */
-	int64_t locked_until;		/* 0: not locked */
-	int64_t enrolled_at;		/* epoch seconds */
-	unsigned n_recovery;		/* slots, used or not */
+	unsigned period;       /* TOTP */
+	unsigned char *secret; /* sodium_malloc'd, wiped on free */
+	uint64_t counter;      /* TOTP: last step used; HOTP: next */
+	unsigned failures;     /* in the current window */
+	int64_t first_failure; /* start of that window */
+	int64_t locked_until;  /* 0: not locked */
+	int64_t enrolled_at;   /* epoch seconds */
+	unsigned n_recovery;   /* slots, used or not */
 	char recovery[OA_MFA_MAX_RECOVERY][OA_MFA_HASH_LEN]; /* "" = used */
 };
 
@@ -90,8 +90,7 @@ int oa_mfa_record_init(struct oa_mfa_record *rec);
 void oa_mfa_record_free(struct oa_mfa_record *rec);
 
 /* Whether user has a record (OA_MFA_OK) or not (OA_MFA_ENOENT). */
-enum oa_mfa_error oa_mfa_enrolled(struct oa_mfa_store *store,
-				  const char *user);
+enum oa_mfa_error oa_mfa_enrolled(struct oa_mfa_store *store, const char *user);
 
 /* Reads a record without taking the lock (for status displays). */
 enum oa_mfa_error oa_mfa_read(struct oa_mfa_store *store, const char *user,

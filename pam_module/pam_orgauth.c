@@ -35,9 +35,9 @@
 #include "log.h"
 #include "mfa_store.h"
 
-#define CODE_PROMPT "Verification code: "
+#define CODE_PROMPT    "Verification code: "
 #define CONFIRM_PROMPT "Code from the app, to confirm: "
-#define MSG_MAX 4096
+#define MSG_MAX	       4096
 
 struct opts {
 	const char *config;
@@ -91,9 +91,8 @@ log_decision(const struct login *l, int prio, const char *outcome,
 	       detail != NULL ? " detail=" : "", detail != NULL ? det : "");
 }
 
-static void
-debug_log(const struct login *l, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void debug_log(const struct login *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 debug_log(const struct login *l, const char *fmt, ...)
@@ -167,9 +166,8 @@ drop_answer(char *resp)
 	free(resp);
 }
 
-static void
-tell(pam_handle_t *pamh, int style, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+static void tell(pam_handle_t *pamh, int style, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 tell(pam_handle_t *pamh, int style, const char *fmt, ...)
@@ -420,11 +418,11 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 	}
 	rec.enrolled_at = (int64_t)o->now;
 	len = (size_t)snprintf(
-		msg, MSG_MAX,
-		"Your organisation requires a second factor (multi-factor "
-		"authentication) to log in, and none is set up for you yet.\n"
-		"Add this account to an authenticator app (TOTP) with the "
-		"URI below:\n\n  ");
+	    msg, MSG_MAX,
+	    "Your organisation requires a second factor (multi-factor "
+	    "authentication) to log in, and none is set up for you yet.\n"
+	    "Add this account to an authenticator app (TOTP) with the "
+	    "URI below:\n\n  ");
 	if (oa_mfa_uri(conf, l->user, &rec, msg + len, MSG_MAX - len) < 0 ||
 	    oa_mfa_secret_base32(&rec, key, sizeof(key)) < 0) {
 		ret = PAM_BUF_ERR;
@@ -460,16 +458,16 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 	if (err != OA_MFA_OK) {
 		log_decision(l, LOG_ERR, "failure", "enrol-store-failed",
 			     oa_mfa_strerror(err));
-		ret = err == OA_MFA_EEXIST ? PAM_AUTH_ERR
-					   : PAM_AUTHINFO_UNAVAIL;
+		ret =
+		    err == OA_MFA_EEXIST ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL;
 		goto out;
 	}
 	if (codes.n > 0) {
 		len = (size_t)snprintf(
-			msg, MSG_MAX,
-			"MFA is set up.  Recovery codes, each usable once "
-			"instead of a code from the app; keep them somewhere "
-			"safe, they are not shown again:\n");
+		    msg, MSG_MAX,
+		    "MFA is set up.  Recovery codes, each usable once "
+		    "instead of a code from the app; keep them somewhere "
+		    "safe, they are not shown again:\n");
 		for (i = 0; i < codes.n && len < MSG_MAX; i++)
 			len += (size_t)snprintf(msg + len, MSG_MAX - len,
 						"  %s\n", codes.code[i]);
@@ -505,8 +503,7 @@ ssh_password_passed(pam_handle_t *pamh)
 }
 
 PAM_EXTERN int
-pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
-		    const char **argv)
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct login l = {pamh, "auth", NULL, false, NULL, false};
 	struct oa_cache_map map = {NULL, 0, 0, 0};
@@ -542,8 +539,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		goto out;
 	if (!oa_cache_user_by_name(&map, l.user, &cu)) {
 		if (conf->unknown_users == OA_UNKNOWN_IGNORE) {
-			log_decision(&l, LOG_INFO, "ignore",
-				     "not-in-directory", NULL);
+			log_decision(&l, LOG_INFO, "ignore", "not-in-directory",
+				     NULL);
 			ret = PAM_IGNORE;
 			goto out;
 		}
@@ -689,8 +686,8 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		goto out;
 	if (!oa_cache_user_by_name(&map, l.user, &cu)) {
 		if (conf->unknown_users == OA_UNKNOWN_IGNORE) {
-			log_decision(&l, LOG_INFO, "ignore",
-				     "not-in-directory", NULL);
+			log_decision(&l, LOG_INFO, "ignore", "not-in-directory",
+				     NULL);
 			ret = PAM_IGNORE;
 			goto out;
 		}
@@ -700,8 +697,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		n = oa_cache_user_n_roles(&map, &cu);
 		for (i = 0; i < n; i++)
 			if (oa_cache_user_role(&map, &cu, i, &role) &&
-			    strcmp(role.org.name, conf->host_organisation) ==
-				    0)
+			    strcmp(role.org.name, conf->host_organisation) == 0)
 				held |= (unsigned)role.role;
 		if ((held & conf->allowed_roles) == 0)
 			reason = held == 0 ? "no-role-in-host-organisation"

@@ -92,7 +92,8 @@ show_user(void *ctx, const char *user)
 	printf("%s: enrolled %s, %s %u digits, recovery codes left %u/%u, "
 	       "recent failures %u, %s%s\n",
 	       user, when, rec.kind == OA_OTP_HOTP ? "hotp" : "totp",
-	       rec.digits, oa_mfa_recovery_left(&rec), rec.n_recovery, rec.failures,
+	       rec.digits, oa_mfa_recovery_left(&rec), rec.n_recovery,
+	       rec.failures,
 	       rec.locked_until > (int64_t)sc->now ? "locked until "
 						   : "not locked",
 	       rec.locked_until > (int64_t)sc->now ? until : "");
@@ -165,9 +166,9 @@ int
 oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"replace", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"replace", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct oa_mfa_store *store = NULL;
 	enum oa_mfa_error err;
@@ -230,8 +231,7 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
 				       : store_error("reset", user, err);
 		if (ret == OA_EXIT_OK)
-			printf("%s: MFA reset; the user enrols again\n",
-			       user);
+			printf("%s: MFA reset; the user enrols again\n", user);
 	} else {
 		err = oa_mfa_unlock(store, user);
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
