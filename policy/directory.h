@@ -51,7 +51,7 @@ struct oa_user {
 	char *gecos;
 	char *home;
 	char *shell;
-	size_t home_org;	    /* org index */
+	size_t home_org;	      /* org index */
 	enum oa_org_role home_role; /* OA_ROLE_ADMIN or OA_ROLE_MEMBER */
 };
 
@@ -65,7 +65,7 @@ struct oa_entity {
 	enum oa_entity_kind kind;
 	char *dn;
 	char *name;
-	size_t owner;		       /* org index */
+	size_t owner; /* org index */
 	struct oa_membership *members; /* sorted by user name, then role */
 	size_t n_members;
 };
