@@ -79,9 +79,9 @@ oa_mfa_verdict_name(enum oa_mfa_verdict verdict)
 	case OA_MFA_ACCEPTED_RECOVERY:
 		return "recovery-code-accepted";
 	case OA_MFA_REJECTED:
-		return "wrong-code";
+		return "rejected";
 	case OA_MFA_REPLAYED:
-		return "code-reused";
+		return "replayed";
 	case OA_MFA_LOCKED:
 		return "locked";
 	}
