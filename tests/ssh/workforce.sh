@@ -70,7 +70,7 @@ grep -q walt "$ldif.new" || broken "walt vanished from the directory"
 cmp -s "$ldif" "$ldif.new" && broken "walt's apollo membership not found"
 mv "$ldif.new" "$ldif"
 sshh_octl sync >"$TEST_TMP/sync.out" 2>&1 || fail "sync: $(cat "$TEST_TMP/sync.out")"
-out=$(sshh_in_ns id walt) || fail "walt left the directory: $out"
+out=$(sshh_foreign id walt) || fail "walt left the directory: $out"
 case "$out" in *acme-workforce*) fail "walt still in acme-workforce: $out" ;; esac
 
 # He is still enrolled, so he passes the second factor; the account stage
