@@ -104,6 +104,9 @@ const char *oa_cache_group_member(const struct oa_cache_map *map,
 
 bool oa_cache_org_by_name(const struct oa_cache_map *map, const char *name,
 			  struct oa_cache_org *out);
+bool oa_cache_org_at(const struct oa_cache_map *map, uint32_t index,
+		     struct oa_cache_org *out);
+uint32_t oa_cache_n_orgs(const struct oa_cache_map *map);
 
 /* The supplementary groups of a user (the user -> groups index). */
 uint32_t oa_cache_user_n_groups(const struct oa_cache_map *map,

@@ -1,0 +1,66 @@
+#!/bin/sh
+# The sshd harness on its own, with stand-ins for our modules: users from
+# the namespace's private /etc/passwd, a password from pam_matrix.  It
+# shows that a real login works through the harness, that a wrong answer
+# is refused, that syslog lines are caught, and that the machine's login
+# configuration is the same afterwards and no sshd of ours is left.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/ssh/harness.sh"
+[ "$(id -u)" = 0 ] || skip "needs root (private mount namespace)"
+
+before=$(sshh_host_state)
+sshh_init "$TEST_TMP/h" || broken "harness folder"
+add_cleanup sshh_stop
+echo 'tuser:x:4242:4242:Test:/home/tuser:/bin/sh' >"$SSHH_DIR/passwd.extra"
+echo 'tgroup:x:4243:tuser' >"$SSHH_DIR/group.extra"
+echo 'tgroup0:x:4242:' >>"$SSHH_DIR/group.extra"
+echo 'tuser:s3cret:sshd' >"$SSHH_DIR/passdb"
+sshh_user_key tuser
+sshh_pam_service <<PAM
+auth required $SSHH_PAM_MATRIX passdb=$SSHH_DIR/passdb
+auth optional pam_warn.so
+account required pam_permit.so
+$(sshh_pam_session)
+PAM
+sshh_ns_start || broken "namespace"
+sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||
+	broken "sshd"
+
+# Inside the namespace the stand-in user exists; outside it does not.
+getent passwd tuser >/dev/null && broken "tuser exists on the host"
+out=$(sshh_in_ns getent passwd tuser)
+expect_eq "getent in the namespace" \
+	"tuser:x:4242:4242:Test:/home/tuser:/bin/sh" "$out"
+
+sshh_login ok tuser key=tuser password=s3cret -- id ||
+	fail "login with key and password: $(cat "$SSHH_TRANSCRIPT")"
+out=$(cat "$SSHH_TRANSCRIPT")
+expect_contains "id in the session" \
+	"uid=4242(tuser) gid=4242(tgroup0) groups=4242(tgroup0),4243(tgroup)" \
+	"$out"
+expect_eq "password prompts" 1 "$(sshh_count password)"
+[ -d "$SSHH_DIR/home/tuser" ] || fail "pam_mkhomedir made no home"
+grep -q 'Accepted keyboard-interactive/pam for tuser' "$SSHH_DIR/sshd.log" ||
+	fail "sshd log: $(cat "$SSHH_DIR/sshd.log")"
+
+if sshh_login wrong tuser key=tuser password=wrong -- id; then
+	fail "a wrong password was accepted"
+fi
+expect_contains "refusal" "Permission denied" "$(cat "$SSHH_TRANSCRIPT")"
+
+# No key: publickey is required first, the password alone is not enough.
+if sshh_login nokey tuser password=s3cret -- id; then
+	fail "a login without the key was accepted"
+fi
+
+# pam_warn logs through syslog: the sink caught it.
+grep -q "pam_warn.*user=.tuser" "$SSHH_DIR/syslog.log" ||
+	fail "no syslog line caught: $(cat "$SSHH_DIR/syslog.log")"
+
+pid=$SSHH_SSHD_PID
+sshh_stop
+kill -0 "$pid" 2>/dev/null && fail "sshd $pid still runs"
+ss -Htln "sport = :$SSHH_PORT" | grep -q . && fail "port still listened on"
+after=$(sshh_host_state)
+expect_eq "the machine's login configuration" "$before" "$after"
+exit 0
