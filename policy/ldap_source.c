@@ -30,9 +30,9 @@
 #include "ldap_source.h"
 
 #define PASSWORD_MAX 512
-#define FILTER_MAX 8192
-#define MESSAGE_MAX 4096
-#define WHY_MAX 1024
+#define FILTER_MAX   8192
+#define MESSAGE_MAX  4096
+#define WHY_MAX	     1024
 
 ssize_t
 oa_ldap_escape_value(char *out, size_t outsize, const char *value, size_t len)
@@ -44,8 +44,8 @@ oa_ldap_escape_value(char *out, size_t outsize, const char *value, size_t len)
 		return -1;
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)value[i];
-		bool special = c == '*' || c == '(' || c == ')' ||
-			       c == '\\' || c == '\0';
+		bool special =
+		    c == '*' || c == '(' || c == ')' || c == '\\' || c == '\0';
 
 		if (o + (special ? 3 : 1) >= outsize) {
 			out[0] = '\0';
@@ -76,8 +76,7 @@ oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 		goto fail;
 	/* The extra filter is the administrator's, but it must at least be
 	 * one parenthesised item so it cannot close our '&' early. */
-	if (extra_len > 0 &&
-	    (extra[0] != '(' || extra[extra_len - 1] != ')'))
+	if (extra_len > 0 && (extra[0] != '(' || extra[extra_len - 1] != ')'))
 		goto fail;
 	n = snprintf(out, outsize, "(&(objectClass=%s)%s)", escaped,
 		     extra_len > 0 ? extra : "");
@@ -168,9 +167,8 @@ struct ldap_run {
 	unsigned long entries;
 };
 
-static void
-run_report(struct ldap_run *run, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void run_report(struct ldap_run *run, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 run_report(struct ldap_run *run, const char *fmt, ...)
@@ -208,8 +206,8 @@ describe(LDAP *ld, int rc, char *buf, size_t size)
  * is no secret, and using it would hide the mistake.
  */
 static int
-read_password(const char *path, char *buf, size_t size, size_t *len,
-	      char *err, size_t errsize)
+read_password(const char *path, char *buf, size_t size, size_t *len, char *err,
+	      size_t errsize)
 {
 	struct stat st;
 	size_t n = 0;
@@ -235,10 +233,11 @@ read_password(const char *path, char *buf, size_t size, size_t *len,
 		goto out;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, errsize,
-			 "bind password file %s: mode %04o lets group or others "
-			 "in; refused (chmod 0600)",
-			 path, (unsigned)(st.st_mode & 07777));
+		snprintf(
+		    err, errsize,
+		    "bind password file %s: mode %04o lets group or others "
+		    "in; refused (chmod 0600)",
+		    path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	for (;;) {
@@ -282,8 +281,7 @@ out:
 }
 
 static int
-set_tls_options(LDAP *ld, const struct oa_conf *conf, char *err,
-		size_t errsize)
+set_tls_options(LDAP *ld, const struct oa_conf *conf, char *err, size_t errsize)
 {
 	int demand = LDAP_OPT_X_TLS_DEMAND;
 	int tls_min = LDAP_OPT_X_TLS_PROTOCOL_TLS1_2;
@@ -295,12 +293,12 @@ set_tls_options(LDAP *ld, const struct oa_conf *conf, char *err,
 		goto fail;
 	if (conf->ldap_ca_dir[0] != '\0' &&
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_CACERTDIR, conf->ldap_ca_dir) !=
-		    LDAP_OPT_SUCCESS)
+		LDAP_OPT_SUCCESS)
 		goto fail;
 	if (ldap_set_option(ld, LDAP_OPT_X_TLS_REQUIRE_CERT, &demand) !=
-		    LDAP_OPT_SUCCESS ||
+		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_X_TLS_PROTOCOL_MIN, &tls_min) !=
-		    LDAP_OPT_SUCCESS)
+		LDAP_OPT_SUCCESS)
 		goto fail;
 	/* A context of this connection's own: the options above apply to it
 	 * and not to libldap's global defaults from ldap.conf. */
@@ -323,8 +321,8 @@ fail:
  * handle, or NULL with the reason in err.
  */
 static LDAP *
-connect_server(const struct oa_conf *conf, const char *uri,
-	       struct berval *cred, char *err, size_t errsize)
+connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
+	       char *err, size_t errsize)
 {
 	struct timeval net = {(time_t)conf->ldap_connect_timeout, 0};
 	struct timeval op = {(time_t)conf->ldap_timeout, 0};
@@ -332,8 +330,8 @@ connect_server(const struct oa_conf *conf, const char *uri,
 	int version = LDAP_VERSION3;
 	char why[WHY_MAX];
 	static const char tls_hint[] =
-		" (is the server's certificate signed by a CA of ldap_ca_file "
-		"or ldap_ca_dir, and issued for the host name of the URI?)";
+	    " (is the server's certificate signed by a CA of ldap_ca_file "
+	    "or ldap_ca_dir, and issued for the host name of the URI?)";
 	LDAP *ld = NULL;
 	bool ldaps;
 	int rc;
@@ -359,13 +357,13 @@ connect_server(const struct oa_conf *conf, const char *uri,
 		goto fail;
 	}
 	if (ldap_set_option(ld, LDAP_OPT_PROTOCOL_VERSION, &version) !=
-		    LDAP_OPT_SUCCESS ||
+		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) !=
-		    LDAP_OPT_SUCCESS ||
+		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) !=
-		    LDAP_OPT_SUCCESS ||
+		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
-		    LDAP_OPT_SUCCESS ||
+		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_TIMEOUT, &op) != LDAP_OPT_SUCCESS) {
 		snprintf(err, errsize, "cannot set the connection options");
 		goto fail;
@@ -607,8 +605,7 @@ read_page(struct ldap_run *run, const char *base, int msgid,
 				   "search under %s: no answer within "
 				   "ldap_timeout = %u s after %lu entries; "
 				   "the directory was not read whole",
-				   base, run->conf->ldap_timeout,
-				   run->entries);
+				   base, run->conf->ldap_timeout, run->entries);
 			goto out;
 		}
 		if (rc < 0) {
@@ -639,8 +636,8 @@ read_page(struct ldap_run *run, const char *base, int msgid,
 		ldap_msgfree(msg);
 		msg = NULL;
 	}
-	rc = ldap_parse_result(run->ld, msg, &err, NULL, &diag, NULL, &ctrls,
-			       0);
+	rc =
+	    ldap_parse_result(run->ld, msg, &err, NULL, &diag, NULL, &ctrls, 0);
 	if (rc != LDAP_SUCCESS) {
 		run_report(run, "search under %s: unreadable result: %s", base,
 			   ldap_err2string(rc));
@@ -657,8 +654,8 @@ read_page(struct ldap_run *run, const char *base, int msgid,
 	}
 	page = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, ctrls, NULL);
 	if (page != NULL &&
-	    ldap_parse_pageresponse_control(run->ld, page, &estimate,
-					    cookie) != LDAP_SUCCESS) {
+	    ldap_parse_pageresponse_control(run->ld, page, &estimate, cookie) !=
+		LDAP_SUCCESS) {
 		run_report(run, "search under %s: bad paged-results answer",
 			   base);
 		goto out;
@@ -688,8 +685,8 @@ search_all(struct ldap_run *run, const char *base, const char *filter,
 			/* Critical: a server that cannot page must say so
 			 * rather than send a truncated answer. */
 			rc = ldap_create_page_control(
-				run->ld, (ber_int_t)run->conf->ldap_page_size,
-				&cookie, 1, &page);
+			    run->ld, (ber_int_t)run->conf->ldap_page_size,
+			    &cookie, 1, &page);
 			if (rc != LDAP_SUCCESS) {
 				run_report(run,
 					   "cannot build the paged-results "
@@ -734,8 +731,8 @@ static void
 class_searches(const struct oa_conf *conf, struct class_search *s)
 {
 	const char *bases[N_CLASSES] = {
-		conf->ldap_user_base, conf->ldap_org_base,
-		conf->ldap_project_base, conf->ldap_dataset_base};
+	    conf->ldap_user_base, conf->ldap_org_base, conf->ldap_project_base,
+	    conf->ldap_dataset_base};
 	size_t i;
 
 	s[CLASS_USER].object_class = conf->map.user_class;
@@ -908,9 +905,9 @@ oa_dir_load_ldap(struct oa_directory *dir, const struct oa_conf *conf,
 	snprintf(uris, sizeof(uris), "%s", conf->ldap_uri);
 	for (uri = strtok_r(uris, " \t", &save); uri != NULL;
 	     uri = strtok_r(NULL, " \t", &save)) {
-		run.ld = connect_server(conf, uri,
-					cred.bv_len > 0 ? &cred : NULL, err,
-					sizeof(err));
+		run.ld =
+		    connect_server(conf, uri, cred.bv_len > 0 ? &cred : NULL,
+				   err, sizeof(err));
 		if (run.ld != NULL) {
 			run.uri = uri;
 			break;
@@ -925,7 +922,8 @@ oa_dir_load_ldap(struct oa_directory *dir, const struct oa_conf *conf,
 	sodium_memzero(password, sizeof(password));
 	if (run.ld == NULL) {
 		run_report(&run, "no LDAP server could be used: %s",
-			   failures[0] != '\0' ? failures : "ldap_uri is empty");
+			   failures[0] != '\0' ? failures
+					       : "ldap_uri is empty");
 		goto out;
 	}
 	if (read_directory(&run) < 0)

@@ -23,6 +23,7 @@ out="$TEST_TMP/out"
 err="$TEST_TMP/err"
 
 ldap_conf "$conf"
+sync_built "$conf" || skip "orgauthctl sync not built yet"
 octl --config "$conf" sync >"$out" 2>"$err" ||
 	{ cat "$err"; fail "first sync"; }
 [ -s "$cache" ] || fail "first sync wrote no cache"

@@ -74,6 +74,7 @@ printf '%s\n' "dn: ou=elsewhere,$SLAPD_BASE" "objectClass: referral" \
 "$SLAPADD" -q -n1 -F "$SLAPD_DIR/conf" -l "$TEST_TMP/referral.ldif" \
 	>/dev/null 2>&1 || broken "cannot add the referral"
 slapd_start
+ldap_conf "$conf"
 if octl --config "$conf" user bulk00001 >"$out" 2>"$err"; then
 	fail "a directory with an unfollowed referral was used"
 fi

@@ -25,13 +25,13 @@ LDAPNOINIT=1
 export LDAPNOINIT
 
 slapd_require() {
-	for tool in "$SLAPD" "$SLAPADD" ldapsearch openssl ss; do
-		command -v "$tool" >/dev/null 2>&1 ||
-			skip "$tool not installed (tests/install-deps)"
+	for _tool in "$SLAPD" "$SLAPADD" ldapsearch openssl ss; do
+		command -v "$_tool" >/dev/null 2>&1 ||
+			skip "$_tool not installed (tests/install-deps)"
 	done
-	for s in core cosine nis inetorgperson; do
-		[ -r "$LDAP_SCHEMA_DIR/$s.ldif" ] ||
-			skip "$LDAP_SCHEMA_DIR/$s.ldif missing (slapd package)"
+	for _s in core cosine nis inetorgperson; do
+		[ -r "$LDAP_SCHEMA_DIR/$_s.ldif" ] ||
+			skip "$LDAP_SCHEMA_DIR/$_s.ldif missing (slapd package)"
 	done
 	[ -r "$ORGAUTH_SCHEMA" ] || broken "no schema at $ORGAUTH_SCHEMA"
 }
@@ -50,18 +50,18 @@ tls_make_ca() {
 
 # tls_make_server CA: a certificate for 127.0.0.1 signed by CA.
 tls_make_server() {
-	d="$TEST_TMP/tls"
+	_tls="$TEST_TMP/tls"
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-subj "/CN=127.0.0.1" -keyout "$d/server.key" \
-		-out "$d/server.csr" >/dev/null 2>&1 ||
+		-subj "/CN=127.0.0.1" -keyout "$_tls/server.key" \
+		-out "$_tls/server.csr" >/dev/null 2>&1 ||
 		broken "openssl: cannot make the server key"
 	printf '%s\n' "subjectAltName=IP:127.0.0.1" \
 		"extendedKeyUsage=serverAuth" \
 		"keyUsage=critical,digitalSignature,keyEncipherment" \
-		>"$d/server.ext"
-	openssl x509 -req -in "$d/server.csr" -CA "$d/$1-ca.pem" \
-		-CAkey "$d/$1-ca.key" -CAcreateserial -days 2 \
-		-extfile "$d/server.ext" -out "$d/server.pem" >/dev/null 2>&1 ||
+		>"$_tls/server.ext"
+	openssl x509 -req -in "$_tls/server.csr" -CA "$_tls/$1-ca.pem" \
+		-CAkey "$_tls/$1-ca.key" -CAcreateserial -days 2 \
+		-extfile "$_tls/server.ext" -out "$_tls/server.pem" >/dev/null 2>&1 ||
 		broken "openssl: cannot sign the server certificate"
 }
 
@@ -70,7 +70,7 @@ tls_make_server() {
 # site that wants its directory read whole configures it.
 slapd_init() {
 	slapd_require
-	limit=${1:-500}
+	_limit=${1:-500}
 	SLAPD_DIR="$TEST_TMP/slapd"
 	mkdir -p "$SLAPD_DIR/conf" "$SLAPD_DIR/db"
 	tls_make_ca good
@@ -127,7 +127,7 @@ olcSuffix: $SLAPD_BASE
 olcDbDirectory: $SLAPD_DIR/db
 olcDbMaxSize: 268435456
 olcRootDN: cn=admin,$SLAPD_BASE
-olcSizeLimit: size.soft=$limit size.hard=$limit size.prtotal=unlimited
+olcSizeLimit: size.soft=$_limit size.hard=$_limit size.prtotal=unlimited
 olcDbIndex: objectClass eq
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by * read
@@ -143,10 +143,10 @@ slapd_load() {
 	"$SLAPADD" -q -n1 -F "$SLAPD_DIR/conf" -l "$1" \
 		>>"$SLAPD_DIR/slapadd.log" 2>&1 ||
 		{ cat "$SLAPD_DIR/slapadd.log" >&2; broken "slapadd $1 failed"; }
-	pw=$(cat "$READER_PW_FILE")
+	_pw=$(cat "$READER_PW_FILE")
 	printf '%s\n' "dn: $READER_DN" "objectClass: organizationalRole" \
 		"objectClass: simpleSecurityObject" "cn: reader" \
-		"userPassword: $pw" >"$SLAPD_DIR/reader.ldif"
+		"userPassword: $_pw" >"$SLAPD_DIR/reader.ldif"
 	"$SLAPADD" -q -n1 -F "$SLAPD_DIR/conf" -l "$SLAPD_DIR/reader.ldif" \
 		>>"$SLAPD_DIR/slapadd.log" 2>&1 ||
 		{ cat "$SLAPD_DIR/slapadd.log" >&2; broken "slapadd reader failed"; }
@@ -155,10 +155,10 @@ slapd_load() {
 # A TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
 	while :; do
-		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
-		[ -z "$(ss -Hltn "sport = :$p")" ] && break
+		_port=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		[ -z "$(ss -Hltn "sport = :$_port")" ] && break
 	done
-	echo "$p"
+	echo "$_port"
 }
 
 # slapd_answers: true once the plain listener answers a root DSE read.
@@ -168,29 +168,30 @@ slapd_answers() {
 }
 
 slapd_start() {
-	tries=0
+	_tries=0
 	while :; do
-		tries=$((tries + 1))
+		_tries=$((_tries + 1))
 		SLAPD_PORT=$(free_port)
 		SLAPD_TLS_PORT=$(free_port)
 		[ "$SLAPD_PORT" != "$SLAPD_TLS_PORT" ] || continue
 		SLAPD_URI="ldap://127.0.0.1:$SLAPD_PORT"
 		SLAPD_URI_TLS="ldaps://127.0.0.1:$SLAPD_TLS_PORT"
-		# -d 0: stay in the foreground, so this shell owns the pid.
-		"$SLAPD" -d 0 -h "$SLAPD_URI/ $SLAPD_URI_TLS/" \
-			-F "$SLAPD_DIR/conf" >"$SLAPD_DIR/slapd.log" 2>&1 &
+		# -d stats: stay in the foreground (this shell owns the pid) and log
+		# each operation, filters included, to slapd.log.
+		"$SLAPD" -d stats -h "$SLAPD_URI/ $SLAPD_URI_TLS/" \
+			-F "$SLAPD_DIR/conf" >>"$SLAPD_DIR/slapd.log" 2>&1 &
 		SLAPD_PID=$!
 		add_cleanup slapd_stop
-		i=0
-		while [ $i -lt 100 ]; do
+		_i=0
+		while [ $_i -lt 100 ]; do
 			slapd_answers && return 0
 			kill -0 "$SLAPD_PID" 2>/dev/null || break
 			sleep 0.1
-			i=$((i + 1))
+			_i=$((_i + 1))
 		done
 		slapd_stop
 		# A port taken between free_port and bind: try others.
-		[ $tries -lt 5 ] || {
+		[ $_tries -lt 5 ] || {
 			cat "$SLAPD_DIR/slapd.log" >&2
 			broken "slapd did not start"
 		}
@@ -207,7 +208,7 @@ slapd_stop() {
 	fi
 }
 
-# slapd_ldif_base: the entries above the orgauth data, for generated
+# slapd_ldif_base: the en_tries above the orgauth data, for generated
 # fixtures.
 slapd_ldif_base() {
 	printf '%s\n' "dn: $SLAPD_BASE" "objectClass: dcObject" \
@@ -219,7 +220,7 @@ slapd_ldif_base() {
 # its cache in the test folder.  Each argument overrides the default of its
 # key; "KEY = " (no value) drops the key.
 ldap_conf() {
-	out=$1
+	_lc_out=$1
 	shift
 	{
 		printf '%s\n' "directory = ldap" "ldap_uri = $SLAPD_URI" \
@@ -231,7 +232,7 @@ ldap_conf() {
 	} | awk -F' = ' '
 		!($1 in v) { order[++n] = $1 }
 		{ v[$1] = $0 }
-		END { for (i = 1; i <= n; i++) if (v[order[i]] !~ / = ?$/) print v[order[i]] }' >"$out"
+		END { for (i = 1; i <= n; i++) if (v[order[i]] !~ / = ?$/) print v[order[i]] }' >"$_lc_out"
 }
 
 # slapd_set_limits LIMITS: replaces the database's olcSizeLimit (slapd
@@ -248,8 +249,14 @@ slapd_set_limits() {
 
 # no_secret_in FILE...: the reader's bind password appears in none of them.
 no_secret_in() {
-	pw=$(cat "$READER_PW_FILE")
-	for f; do
-		! grep -qF -- "$pw" "$f" || fail "bind password printed in $f"
+	_pw=$(cat "$READER_PW_FILE")
+	for _f; do
+		! grep -qF -- "$_pw" "$_f" || fail "bind password printed in $_f"
 	done
+}
+
+# sync_built CONF: true when `orgauthctl sync` exists in this build (it
+# lands separately; the tests that need it skip until then).
+sync_built() {
+	! octl --config "$1" sync --help 2>&1 | grep -q 'not built yet'
 }
