@@ -18,7 +18,7 @@
 #include "conf.h"
 
 #define CONF_MAX_BYTES (256 * 1024)
-#define CONF_LINE_MAX 2048
+#define CONF_LINE_MAX  2048
 
 enum key_type {
 	KEY_STRING, /* any non-empty text up to the field size */
@@ -46,76 +46,79 @@ static const char *const unknown_modes[] = {"ignore", "deny", NULL};
 static const char *const otp_kinds[] = {"totp", "hotp", NULL};
 
 #define FIELD(f) offsetof(struct oa_conf, f), sizeof(((struct oa_conf *)0)->f)
+/* one table row per line: keep these short */
+/* clang-format off */
 #define STR(k, f) {k, KEY_STRING, FIELD(f), 0, 0, NULL}
 #define PATH(k, f) {k, KEY_PATH, FIELD(f), 0, 0, NULL}
 #define UINT(k, f, lo, hi) {k, KEY_UINT, FIELD(f), lo, hi, NULL}
 #define BOOL(k, f) {k, KEY_BOOL, FIELD(f), 0, 0, NULL}
 #define ENUM(k, f, c) {k, KEY_ENUM, FIELD(f), 0, 0, c}
 #define MAP(k) STR("map_" #k, map.k)
+/* clang-format on */
 
 static const struct key_def conf_keys[] = {
-	ENUM("directory", directory_source, dir_sources),
-	PATH("directory_ldif", directory_ldif),
-	PATH("cache_file", cache_file),
-	PATH("mfa_dir", mfa_dir),
-	PATH("host_key_file", host_key_file),
-	STR("role_group_template", role_group_template),
-	STR("project_group_template", project_group_template),
-	STR("dataset_group_template", dataset_group_template),
-	UINT("gid_min", gid_min, 1000, 4294967294u),
-	UINT("gid_max", gid_max, 1000, 4294967294u),
-	STR("host_organisation", host_organisation),
-	{"allowed_roles", KEY_ROLES, FIELD(allowed_roles), 0, 0, NULL},
-	STR("required_project", required_project),
-	STR("required_dataset", required_dataset),
-	ENUM("unknown_users", unknown_users, unknown_modes),
-	ENUM("mfa_scope", mfa_scope, mfa_scopes),
-	ENUM("mfa_unenrolled", mfa_unenrolled, unenrolled_modes),
-	{"mfa_grace_until", KEY_DATE, FIELD(mfa_grace_until), 0, 0, NULL},
-	ENUM("otp_type", otp_kind, otp_kinds),
-	UINT("otp_digits", otp_digits, 6, 8),
-	UINT("otp_period", otp_period, 10, 300),
-	UINT("otp_window", otp_window, 0, 10),
-	UINT("lockout_failures", lockout_failures, 1, 1000),
-	UINT("lockout_window", lockout_window, 1, 86400 * 7),
-	UINT("lockout_duration", lockout_duration, 1, 86400 * 7),
-	UINT("recovery_codes", recovery_codes, 0, 50),
-	STR("otp_issuer", otp_issuer),
-	STR("ldap_uri", ldap_uri),
-	STR("ldap_base", ldap_base),
-	STR("ldap_bind_dn", ldap_bind_dn),
-	PATH("ldap_bind_password_file", ldap_bind_password_file),
-	PATH("ldap_ca_file", ldap_ca_file),
-	PATH("ldap_ca_dir", ldap_ca_dir),
-	BOOL("ldap_starttls", ldap_starttls),
-	BOOL("ldap_allow_plaintext", ldap_allow_plaintext),
-	UINT("ldap_connect_timeout", ldap_connect_timeout, 1, 600),
-	UINT("ldap_timeout", ldap_timeout, 1, 3600),
-	UINT("ldap_page_size", ldap_page_size, 1, 100000),
-	MAP(user_class),
-	MAP(user_name),
-	MAP(uid_number),
-	MAP(gid_number),
-	MAP(gecos),
-	MAP(home),
-	MAP(shell),
-	MAP(org_class),
-	MAP(org_name),
-	MAP(org_workforce),
-	MAP(org_mfa_required),
-	MAP(org_admin),
-	MAP(org_member),
-	MAP(project_class),
-	MAP(dataset_class),
-	MAP(entity_name),
-	MAP(owner),
-	MAP(role_admin),
-	MAP(role_team_manager),
-	MAP(role_reviewer),
-	MAP(role_annotator),
-	MAP(role_annotator_reviewer),
-	MAP(role_dataset_user),
-	MAP(mfa_secret),
+    ENUM("directory", directory_source, dir_sources),
+    PATH("directory_ldif", directory_ldif),
+    PATH("cache_file", cache_file),
+    PATH("mfa_dir", mfa_dir),
+    PATH("host_key_file", host_key_file),
+    STR("role_group_template", role_group_template),
+    STR("project_group_template", project_group_template),
+    STR("dataset_group_template", dataset_group_template),
+    UINT("gid_min", gid_min, 1000, 4294967294u),
+    UINT("gid_max", gid_max, 1000, 4294967294u),
+    STR("host_organisation", host_organisation),
+    {"allowed_roles", KEY_ROLES, FIELD(allowed_roles), 0, 0, NULL},
+    STR("required_project", required_project),
+    STR("required_dataset", required_dataset),
+    ENUM("unknown_users", unknown_users, unknown_modes),
+    ENUM("mfa_scope", mfa_scope, mfa_scopes),
+    ENUM("mfa_unenrolled", mfa_unenrolled, unenrolled_modes),
+    {"mfa_grace_until", KEY_DATE, FIELD(mfa_grace_until), 0, 0, NULL},
+    ENUM("otp_type", otp_kind, otp_kinds),
+    UINT("otp_digits", otp_digits, 6, 8),
+    UINT("otp_period", otp_period, 10, 300),
+    UINT("otp_window", otp_window, 0, 10),
+    UINT("lockout_failures", lockout_failures, 1, 1000),
+    UINT("lockout_window", lockout_window, 1, 86400 * 7),
+    UINT("lockout_duration", lockout_duration, 1, 86400 * 7),
+    UINT("recovery_codes", recovery_codes, 0, 50),
+    STR("otp_issuer", otp_issuer),
+    STR("ldap_uri", ldap_uri),
+    STR("ldap_base", ldap_base),
+    STR("ldap_bind_dn", ldap_bind_dn),
+    PATH("ldap_bind_password_file", ldap_bind_password_file),
+    PATH("ldap_ca_file", ldap_ca_file),
+    PATH("ldap_ca_dir", ldap_ca_dir),
+    BOOL("ldap_starttls", ldap_starttls),
+    BOOL("ldap_allow_plaintext", ldap_allow_plaintext),
+    UINT("ldap_connect_timeout", ldap_connect_timeout, 1, 600),
+    UINT("ldap_timeout", ldap_timeout, 1, 3600),
+    UINT("ldap_page_size", ldap_page_size, 1, 100000),
+    MAP(user_class),
+    MAP(user_name),
+    MAP(uid_number),
+    MAP(gid_number),
+    MAP(gecos),
+    MAP(home),
+    MAP(shell),
+    MAP(org_class),
+    MAP(org_name),
+    MAP(org_workforce),
+    MAP(org_mfa_required),
+    MAP(org_admin),
+    MAP(org_member),
+    MAP(project_class),
+    MAP(dataset_class),
+    MAP(entity_name),
+    MAP(owner),
+    MAP(role_admin),
+    MAP(role_team_manager),
+    MAP(role_reviewer),
+    MAP(role_annotator),
+    MAP(role_annotator_reviewer),
+    MAP(role_dataset_user),
+    MAP(mfa_secret),
 };
 
 #define N_KEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -141,8 +144,8 @@ oa_conf_defaults(struct oa_conf *conf)
 		   ORGAUTH_STATEDIR "/mfa");
 	copy_field(conf->host_key_file, sizeof(conf->host_key_file),
 		   ORGAUTH_STATEDIR "/host.key");
-	copy_field(conf->role_group_template,
-		   sizeof(conf->role_group_template), "%o-%r");
+	copy_field(conf->role_group_template, sizeof(conf->role_group_template),
+		   "%o-%r");
 	copy_field(conf->project_group_template,
 		   sizeof(conf->project_group_template), "%o-proj-%n");
 	copy_field(conf->dataset_group_template,
@@ -233,9 +236,8 @@ struct parse_ctx {
 	int problems;
 };
 
-static void
-problem(struct parse_ctx *pc, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void problem(struct parse_ctx *pc, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 problem(struct parse_ctx *pc, const char *fmt, ...)
@@ -329,8 +331,8 @@ set_value(struct oa_conf *conf, const struct key_def *k, const char *value,
 	switch (k->type) {
 	case KEY_PATH:
 		if (value[0] != '/') {
-			problem(pc, "%s: '%s' is not an absolute path",
-				k->name, value);
+			problem(pc, "%s: '%s' is not an absolute path", k->name,
+				value);
 			return;
 		}
 		/* fall through */
@@ -453,8 +455,8 @@ check_consistency(const struct oa_conf *conf, struct parse_ctx *pc)
 }
 
 int
-oa_conf_load(struct oa_conf *conf, const char *path,
-	     oa_conf_report_fn *report, void *ctx)
+oa_conf_load(struct oa_conf *conf, const char *path, oa_conf_report_fn *report,
+	     void *ctx)
 {
 	struct parse_ctx pc = {path, 0, report, ctx, 0};
 	unsigned char seen[N_KEYS];

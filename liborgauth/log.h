@@ -23,6 +23,6 @@ char *oa_log_quote(char *dst, size_t size, const char *s);
 
 /* syslog(LOG_AUTHPRIV | priority) with the "orgauth(part): " prefix. */
 void oa_log(int priority, const char *part, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -10,9 +10,9 @@
 
 #include "conf.h"
 
-#define OA_EXIT_OK 0
+#define OA_EXIT_OK	0
 #define OA_EXIT_PROBLEM 1
-#define OA_EXIT_USAGE 2
+#define OA_EXIT_USAGE	2
 
 struct oa_cli {
 	const char *config_path; /* --config, or the default */

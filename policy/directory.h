@@ -46,12 +46,13 @@ struct oa_org {
 struct oa_user {
 	char *dn;
 	char *name;
+	/* gecos and shell are "" when the entry has none; never NULL */
 	uint32_t uid;
 	uint32_t gid;
 	char *gecos;
 	char *home;
 	char *shell;
-	size_t home_org;	      /* org index */
+	size_t home_org;	    /* org index */
 	enum oa_org_role home_role; /* OA_ROLE_ADMIN or OA_ROLE_MEMBER */
 };
 
@@ -65,7 +66,7 @@ struct oa_entity {
 	enum oa_entity_kind kind;
 	char *dn;
 	char *name;
-	size_t owner; /* org index */
+	size_t owner;		       /* org index */
 	struct oa_membership *members; /* sorted by user name, then role */
 	size_t n_members;
 };
@@ -101,12 +102,31 @@ int oa_dir_add_entry(struct oa_directory *dir, const struct oa_conf *conf,
 /*
  * Resolves references, sorts, and validates the whole directory.  Every
  * problem is reported.  Returns the number of problems (0: valid), or -1
- * on memory exhaustion.
+ * on memory exhaustion.  The number counts the problems reported since
+ * oa_dir_new(), by oa_dir_add_entry() and the sources too.  Call it once.
+ *
+ * With problems, the directory still holds everything that was valid:
+ * a refused entry (a duplicate, a user without a home organisation, a
+ * project whose owner is missing) is left out and references to it are
+ * dropped, so that every index in the result is good.
  */
 int oa_dir_resolve(struct oa_directory *dir, oa_dir_report_fn *report,
 		   void *ctx);
 
-/* Reads an LDIF file with libldap's LDIF reader and adds its entries. */
+/*
+ * For the sources: reports a problem that is not about one mapped entry (a
+ * syntax error in the LDIF, an entry the server sent malformed) and counts
+ * it, so that oa_dir_resolve() returns it among the problems.
+ */
+void oa_dir_report(struct oa_directory *dir, oa_dir_report_fn *report,
+		   void *ctx, const struct oa_origin *origin, const char *dn,
+		   const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/*
+ * Reads an LDIF file with libldap's LDIF reader and adds its entries.
+ * Records that cannot be parsed are reported and counted as problems.
+ * Returns 0, or -1 when the file could not be read at all (reported).
+ */
 int oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 		     const char *path, oa_dir_report_fn *report, void *ctx);
 
@@ -130,6 +150,18 @@ long oa_dir_find_org(const struct oa_directory *dir, const char *name);
 /* True when name is a valid Unix user or group name (POSIX portable set,
  * not starting with '-', at most 32 bytes). */
 bool oa_valid_unix_name(const char *name);
+
+/*
+ * Expands a group name template: %o organisation, %r role, %n project or
+ * dataset name, %% a percent sign (a NULL argument expands to nothing).
+ * Returns 0, or -1 when the result does not fit in size or the template
+ * holds another escape.  The result still needs oa_valid_unix_name().
+ */
+int oa_group_name(char *dst, size_t size, const char *template, const char *org,
+		  const char *role, const char *name);
+
+/* "project" or "dataset". */
+const char *oa_entity_kind_name(enum oa_entity_kind kind);
 
 /*
  * Role derivation.  A user's roles, one per (organisation, role), sorted

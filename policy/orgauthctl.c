@@ -19,12 +19,12 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"check", oa_cmd_check, "validate the configuration and directory"},
-	{"user", oa_cmd_user, "show a user's organisations, roles and reasons"},
-	{"org", oa_cmd_org, "show an organisation's dashboard"},
-	{"sync", oa_cmd_sync, "compile the directory into the role cache"},
-	{"cache", oa_cmd_cache, "show and verify the role cache"},
-	{"mfa", oa_cmd_mfa, "MFA status, enrolment, reset and unlock"},
+    {"check", oa_cmd_check, "validate the configuration and directory"},
+    {"user", oa_cmd_user, "show a user's organisations, roles and reasons"},
+    {"org", oa_cmd_org, "show an organisation's dashboard"},
+    {"sync", oa_cmd_sync, "compile the directory into the role cache"},
+    {"cache", oa_cmd_cache, "show and verify the role cache"},
+    {"mfa", oa_cmd_mfa, "MFA status, enrolment, reset and unlock"},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -83,10 +83,10 @@ int
 main(int argc, char **argv)
 {
 	static const struct option options[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct oa_cli cli;
 	size_t i;

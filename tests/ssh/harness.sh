@@ -174,7 +174,9 @@ sshh_sshd_start() {
 	while [ $tries -lt 5 ]; do
 		tries=$((tries + 1))
 		SSHH_PORT=$(sshh_free_port)
+		# The test's lines first: in sshd_config the first value wins.
 		cat >"$SSHH_DIR/sshd_config" <<CONF
+$extra
 ListenAddress 127.0.0.1
 Port $SSHH_PORT
 AddressFamily inet
@@ -193,7 +195,6 @@ PrintLastLog no
 X11Forwarding no
 AllowTcpForwarding no
 LogLevel VERBOSE
-$extra
 CONF
 		printf '[127.0.0.1]:%s %s\n' "$SSHH_PORT" \
 			"$(cut -d' ' -f1,2 "$SSHH_DIR/host_ed25519.pub")" \
@@ -216,8 +217,8 @@ CONF
 			sleep 0.1
 			i=$((i + 1))
 		done
-		kill "$SSHH_SSHD_PID" 2>/dev/null
-		wait "$SSHH_SSHD_PID" 2>/dev/null
+		kill "$SSHH_SSHD_PID" 2>/dev/null || :
+		wait "$SSHH_SSHD_PID" 2>/dev/null || :
 		SSHH_SSHD_PID=
 		grep -q 'Address already in use' "$SSHH_DIR/sshd.log" || break
 	done
@@ -229,8 +230,8 @@ CONF
 # sshh_sshd_stop: stops sshd (and with it any session it still serves).
 sshh_sshd_stop() {
 	if [ -n "$SSHH_SSHD_PID" ]; then
-		kill "$SSHH_SSHD_PID" 2>/dev/null
-		wait "$SSHH_SSHD_PID" 2>/dev/null
+		kill "$SSHH_SSHD_PID" 2>/dev/null || :
+		wait "$SSHH_SSHD_PID" 2>/dev/null || :
 		SSHH_SSHD_PID=
 	fi
 }
@@ -239,8 +240,8 @@ sshh_sshd_stop() {
 sshh_stop() {
 	sshh_sshd_stop
 	if [ -n "$SSHH_NS_PID" ]; then
-		kill "$SSHH_NS_PID" 2>/dev/null
-		wait "$SSHH_NS_PID" 2>/dev/null
+		kill "$SSHH_NS_PID" 2>/dev/null || :
+		wait "$SSHH_NS_PID" 2>/dev/null || :
 		SSHH_NS_PID=
 	fi
 }
@@ -292,4 +293,47 @@ sshh_host_state() {
 	find /etc/pam.d /etc/nsswitch.conf /etc/ssh -xdev -type f \
 		-exec sha256sum {} + 2>/dev/null | sort
 	ls /usr/lib/*/libnss_orgauth* /lib/*/libnss_orgauth* 2>/dev/null
+}
+
+# sshh_have_modules: true when both of our modules are built.
+sshh_have_modules() {
+	[ -n "$SSHH_PAM_MODULE" ] && [ -n "$SSHH_NSS_MODULE" ]
+}
+
+# sshh_sample_org: the sample organisation of examples/ as the
+# namespace's /etc/orgauth (orgauth.conf, directory.ldif).
+sshh_sample_org() {
+	cp "$top_srcdir/examples/orgauth.conf" \
+		"$SSHH_DIR/etc-orgauth/orgauth.conf" &&
+		cp "$top_srcdir/examples/directory.ldif" \
+			"$SSHH_DIR/etc-orgauth/directory.ldif"
+}
+
+# sshh_conf_set KEY VALUE: sets one key of the namespace's orgauth.conf
+# (a key may appear once).
+sshh_conf_set() {
+	conf="$SSHH_DIR/etc-orgauth/orgauth.conf"
+	sed "/^[[:space:]]*$1[[:space:]]*=/d" "$conf" >"$conf.new" &&
+		printf '%s = %s\n' "$1" "$2" >>"$conf.new" &&
+		mv "$conf.new" "$conf"
+}
+
+# sshh_typed: the last code the driver typed in the last login.
+sshh_typed() {
+	sed -n 's/.*\[typed: \([0-9][0-9]*\)\].*/\1/p' "$SSHH_TRANSCRIPT" |
+		tail -n 1
+}
+
+# sshh_log_has PATTERN: true when the syslog sink caught a line matching
+# the extended regular expression.
+sshh_log_has() {
+	grep -Eq "$1" "$SSHH_DIR/syslog.log"
+}
+
+# sshh_wrong_code SECRET: a code that is not the current one (the current
+# one with its last digit changed).
+sshh_wrong_code() {
+	good=$(oathtool --totp -b "$1") || return 1
+	last=${good#"${good%?}"}
+	printf '%s%s\n' "${good%?}" $(((last + 1) % 10))
 }

@@ -1,0 +1,392 @@
+#!/bin/sh
+# Builds the Debian packages from a temporary copy of the source tree and
+# checks what they hold: the PAM module where libpam looks, the NSS module
+# where glibc looks, the man pages, the pam-auth-update profile (off by
+# default, placed so that a password alone cannot skip it), the systemd
+# units, the conffiles and the state folder modes; then runs lintian and
+# fails on any error.
+#
+# Nothing is installed on this machine (no dpkg -i).  The profile is tried
+# with the real pam-auth-update only inside a private mount namespace, on
+# copies of /etc/pam.d, /var/lib/pam and the debconf database.
+#
+# Not part of `make check`: dpkg-buildpackage runs configure and make
+# itself.  tests/run-all runs it after the three test legs.
+#
+# ORGAUTH_DEB_KEEP=1 keeps the work folder (its path is printed).
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/orgauth-deb.XXXXXX")
+cleanup()
+{
+	if [ "${ORGAUTH_DEB_KEEP:-0}" = 1 ]; then
+		echo "check-packages: work folder kept: $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+failed=0
+fail()
+{
+	echo "check-packages: FAIL: $*" >&2
+	failed=1
+}
+ok()
+{
+	echo "check-packages: ok: $*"
+}
+
+for tool in dpkg-buildpackage dpkg-deb dpkg-architecture lintian readelf nm; do
+	command -v "$tool" >/dev/null 2>&1 || {
+		echo "check-packages: $tool missing (run tests/install-deps)" >&2
+		exit 99
+	}
+done
+if [ ! -f "$top/debian/control" ]; then
+	echo "check-packages: skipped: no debian/ here (a release tarball)"
+	exit 77
+fi
+triplet=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
+version=$(dpkg-parsechangelog -l "$top/debian/changelog" -SVersion)
+upstream=${version%-*}
+
+# --- a copy of the tree: what git tracks plus new files not ignored, as
+# they are in the working tree, so uncommitted edits are checked too.
+src="$work/orgauth-$upstream"
+mkdir "$src"
+if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+	# shellcheck disable=SC2016 # $f is the inner shell's
+	(cd "$top" && git ls-files -z --cached --others --exclude-standard |
+		xargs -0 sh -c 'for f; do
+			if [ -e "$f" ] || [ -L "$f" ]; then printf "%s\0" "$f"; fi
+		done' sh |
+		tar --null -T - -cf -) | tar -xf - -C "$src"
+else
+	(cd "$top" && tar --exclude='./_build*' --exclude=./debian/tmp -cf - .) |
+		tar -xf - -C "$src"
+fi
+# The upstream tarball is the tree without debian/, so that the source
+# package (and lintian's source checks) can be built too.
+(cd "$work" && tar --exclude="orgauth-$upstream/debian" \
+	-czf "orgauth_$upstream.orig.tar.gz" "orgauth-$upstream")
+
+# --- build (no dh_auto_test: the test suite has its own legs)
+echo "check-packages: building in $src"
+if ! (cd "$src" &&
+	DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" \
+		dpkg-buildpackage -us -uc -Pnocheck) >"$work/build.log" 2>&1; then
+	tail -n 60 "$work/build.log" >&2
+	echo "check-packages: FAIL: dpkg-buildpackage (log above)" >&2
+	exit 1
+fi
+grep -i 'only-built: not built yet' "$work/build.log" || true
+ok "dpkg-buildpackage"
+
+deb()
+{
+	set -- "$work"/"$1"_*.deb
+	[ -f "$1" ] || return 1
+	echo "$1"
+}
+for p in orgauth libpam-orgauth libnss-orgauth; do
+	d=$(deb "$p") || {
+		fail "package $p not built"
+		continue
+	}
+	mkdir -p "$work/x/$p" "$work/ctl/$p"
+	dpkg-deb -x "$d" "$work/x/$p"
+	dpkg-deb -e "$d" "$work/ctl/$p"
+	dpkg-deb -c "$d" >"$work/$p.contents"
+done
+[ "$failed" = 0 ] || exit 1
+
+# What the source tree holds decides what must be packaged: a part that
+# has not landed yet (no sources) is reported, not failed.
+has_sources()
+{
+	ls "$top/$1"/*.c >/dev/null 2>&1
+}
+# Prints the mode string and owner of PATH as dpkg-deb -c lists it.
+entry()
+{
+	awk -v p="./$2" '$6 == p || $6 == p "/" { print $1, $2 }' \
+		"$work/$1.contents"
+}
+# A maintainer script without comments and here-document bodies (the
+# messages that tell the administrator what to run), so that only commands
+# are checked.
+code_of()
+{
+	awk '
+		end != "" { if ($0 == end) end = ""; next }
+		/^[[:space:]]*#/ { next }
+		match($0, /<<-?[[:space:]]*[\047"]?[A-Za-z_]+/) {
+			end = substr($0, RSTART, RLENGTH)
+			sub(/^<<-?[[:space:]]*[\047"]?/, "", end)
+		}
+		{ print }' "$1"
+}
+is_elf_so()
+{
+	readelf -h "$1" 2>/dev/null | grep -q 'Type:.*DYN'
+}
+
+# --- libpam-orgauth
+x="$work/x/libpam-orgauth"
+mod="lib/$triplet/security/pam_orgauth.so"
+if has_sources pam_module; then
+	if [ -f "$x/$mod" ] && is_elf_so "$x/$mod"; then
+		ok "libpam-orgauth: /$mod (where libpam-modules puts pam_unix.so)"
+		syms=$(nm -D --defined-only "$x/$mod" | awk '$2 == "T" { print $3 }')
+		echo "$syms" | grep -q '^pam_sm_authenticate$' ||
+			fail "libpam-orgauth: pam_sm_authenticate not exported"
+		extra=$(echo "$syms" | grep -v '^pam_sm_' || true)
+		[ -z "$extra" ] || fail "libpam-orgauth: exports more than pam_sm_*: $extra"
+	else
+		fail "libpam-orgauth: /$mod missing or not a shared object"
+	fi
+else
+	echo "check-packages: not landed yet: pam_module (module not checked)"
+fi
+prof=usr/share/pam-configs/orgauth
+if [ -f "$top/pam_module/pam-auth-update/orgauth" ]; then
+	if [ -f "$x/$prof" ]; then
+		ok "libpam-orgauth: /$prof"
+		grep -q '^Default:[[:space:]]*no[[:space:]]*$' "$x/$prof" ||
+			fail "libpam-orgauth: profile is not 'Default: no'"
+		grep -q 'pam_orgauth\.so' "$x/$prof" ||
+			fail "libpam-orgauth: profile does not name pam_orgauth.so"
+	else
+		fail "libpam-orgauth: /$prof missing"
+	fi
+else
+	echo "check-packages: not landed yet: the pam-auth-update profile"
+fi
+grep -q 'pam-auth-update --package --remove orgauth' \
+	"$work/ctl/libpam-orgauth/prerm" 2>/dev/null ||
+	fail "libpam-orgauth: prerm does not remove the profile"
+grep -q '^[[:space:]]*pam-auth-update --package[[:space:]]*$' \
+	"$work/ctl/libpam-orgauth/postinst" 2>/dev/null ||
+	fail "libpam-orgauth: postinst does not register the profile"
+
+# --- libnss-orgauth
+x="$work/x/libnss-orgauth"
+mod="lib/$triplet/libnss_orgauth.so.2"
+if has_sources nss_module; then
+	if [ -f "$x/$mod" ] && is_elf_so "$x/$mod"; then
+		ok "libnss-orgauth: /$mod (where libc6 puts libnss_files.so.2)"
+		readelf -d "$x/$mod" | grep -q 'SONAME.*\[libnss_orgauth\.so\.2\]' ||
+			fail "libnss-orgauth: SONAME is not libnss_orgauth.so.2"
+		nm -D --defined-only "$x/$mod" | grep -q ' T _nss_orgauth_getpwnam_r$' ||
+			fail "libnss-orgauth: _nss_orgauth_getpwnam_r not exported"
+		needed=$(readelf -d "$x/$mod" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+			grep -v -e '^libc\.so\.' -e '^ld-linux' || true)
+		[ -z "$needed" ] || fail "libnss-orgauth: links more than libc: $needed"
+	else
+		fail "libnss-orgauth: /$mod missing or not a shared object"
+	fi
+	if find "$x" -name '*.la' -o -name 'libnss_orgauth.so' | grep -q .; then
+		fail "libnss-orgauth: ships a .la or the unversioned .so"
+	fi
+else
+	echo "check-packages: not landed yet: nss_module (module not checked)"
+fi
+
+# --- orgauth
+x="$work/x/orgauth"
+if [ -x "$x/usr/sbin/orgauthctl" ]; then
+	ok "orgauth: /usr/sbin/orgauthctl"
+else
+	fail "orgauth: /usr/sbin/orgauthctl missing"
+fi
+for u in orgauth-sync.service orgauth-sync.timer; do
+	if [ -f "$x/lib/systemd/system/$u" ]; then
+		ok "orgauth: /lib/systemd/system/$u"
+	else
+		fail "orgauth: /lib/systemd/system/$u missing"
+	fi
+done
+# dh_installsystemd --no-enable guards its enable with "debian-installed"
+# (re-enable only what the administrator enabled); nothing may start.
+pi="$work/ctl/orgauth/postinst"
+code_of "$pi" >"$work/postinst.code"
+if grep -q 'deb-systemd-helper.* enable' "$work/postinst.code" &&
+	! grep -q 'deb-systemd-helper debian-installed' "$work/postinst.code"; then
+	fail "orgauth: postinst enables a unit on install"
+fi
+if grep -E -q 'deb-systemd-invoke[^#]*(start|restart)|systemctl[^#]* (enable|start)' \
+	"$work/postinst.code"; then
+	fail "orgauth: postinst starts a unit"
+fi
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# Any message from verify (an unknown or misspelt directive is only a
+	# warning there) fails.  ExecStart points at the extracted tool.
+	mkdir "$work/units"
+	for u in orgauth-sync.service orgauth-sync.timer; do
+		sed "s#/usr/sbin/orgauthctl#$x/usr/sbin/orgauthctl#" \
+			"$x/lib/systemd/system/$u" >"$work/units/$u"
+	done
+	if (cd "$work/units" && systemd-analyze verify --man=no \
+		./orgauth-sync.service ./orgauth-sync.timer) >"$work/verify.log" 2>&1 &&
+		[ ! -s "$work/verify.log" ]; then
+		ok "orgauth: systemd-analyze verify"
+	else
+		cat "$work/verify.log" >&2
+		fail "orgauth: systemd-analyze verify"
+	fi
+	# A weakened sandbox fails here.
+	if ! (cd "$x/lib/systemd/system" &&
+		systemd-analyze security --offline=true --threshold=25 \
+			--no-pager ./orgauth-sync.service) >"$work/security.log" 2>&1; then
+		cat "$work/security.log" >&2
+		fail "orgauth: orgauth-sync.service sandbox weaker than expected"
+	else
+		ok "orgauth: $(grep 'Overall exposure' "$work/security.log")"
+	fi
+fi
+[ "$(entry orgauth var/lib/orgauth)" = "drwxr-xr-x root/root" ] ||
+	fail "orgauth: /var/lib/orgauth is not root:root 0755"
+[ "$(entry orgauth var/lib/orgauth/mfa)" = "drwx------ root/root" ] ||
+	fail "orgauth: /var/lib/orgauth/mfa is not root:root 0700"
+if [ -f "$top/examples/orgauth.conf" ]; then
+	grep -qx /etc/orgauth/orgauth.conf "$work/ctl/orgauth/conffiles" ||
+		fail "orgauth: /etc/orgauth/orgauth.conf is not a conffile"
+	[ "$(entry orgauth etc/orgauth/orgauth.conf)" = "-rw-r--r-- root/root" ] ||
+		fail "orgauth: /etc/orgauth/orgauth.conf is not root:root 0644"
+else
+	echo "check-packages: not landed yet: examples/orgauth.conf"
+fi
+for f in orgauth-schema.ldif directory.ldif; do
+	[ -f "$top/examples/$f" ] || {
+		echo "check-packages: not landed yet: examples/$f"
+		continue
+	}
+	find "$x/usr/share" -name "$f*" | grep -q . ||
+		fail "orgauth: $f not shipped"
+done
+
+# Every man page of doc/ is in exactly one package, compressed.
+for m in "$top"/doc/*.[1-8]; do
+	[ -f "$m" ] || continue
+	n=$(basename "$m")
+	where=$(ls "$work"/x/*/usr/share/man/man"${n##*.}"/"$n".gz 2>/dev/null || true)
+	case $(echo "$where" | grep -c .) in
+	1) ok "man page $n in $(echo "$where" | sed "s#$work/x/##; s#/.*##")" ;;
+	*) fail "man page $n shipped $(echo "$where" | grep -c .) times" ;;
+	esac
+done
+
+# --- maintainer scripts: never write nsswitch.conf or sshd's config, never
+# enable the PAM profile themselves.
+for s in "$work"/ctl/*/preinst "$work"/ctl/*/postinst "$work"/ctl/*/prerm \
+	"$work"/ctl/*/postrm; do
+	[ -f "$s" ] || continue
+	code_of "$s" >"$work/script.code"
+	if grep -E 'nsswitch|sshd_config|/etc/ssh' "$work/script.code" |
+		grep -E -q 'sed |perl |>|tee |mv |cp |ln |rm '; then
+		fail "${s#"$work"/ctl/} writes nsswitch.conf or sshd's config"
+	fi
+	if grep -E -q 'pam-auth-update.*(--enable|--force)' "$work/script.code"; then
+		fail "${s#"$work"/ctl/} enables a PAM profile"
+	fi
+done
+
+# --- the profile with the real pam-auth-update, in a private namespace
+# over copies of everything it writes.
+try_profile()
+{
+	prof="$work/x/libpam-orgauth/usr/share/pam-configs/orgauth"
+	if [ ! -f "$prof" ]; then
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 ||
+		! command -v pam-auth-update >/dev/null 2>&1 ||
+		! unshare -m --propagation private true 2>/dev/null; then
+		echo "check-packages: skipped: pam-auth-update run (needs root and unshare)"
+		return 0
+	fi
+	mkdir -p "$work/pam"
+	cp -a /etc/pam.d "$work/pam/pam.d"
+	cp -a /var/lib/pam "$work/pam/state"
+	cp -a /var/cache/debconf "$work/pam/debconf"
+	cp -a /usr/share/pam-configs "$work/pam/configs"
+	cp "$prof" "$work/pam/configs/orgauth"
+	cat >"$work/pam/run" <<'EOF'
+set -eu
+w=$1
+mount --bind "$w/pam.d" /etc/pam.d
+mount --bind "$w/state" /var/lib/pam
+mount --bind "$w/debconf" /var/cache/debconf
+mount --bind "$w/configs" /usr/share/pam-configs
+export DEBIAN_FRONTEND=noninteractive
+pam-auth-update --package
+cat /etc/pam.d/common-auth /etc/pam.d/common-account >"$w/after-install"
+pam-auth-update --enable orgauth
+cp /etc/pam.d/common-auth "$w/enabled-auth"
+cp /etc/pam.d/common-account "$w/enabled-account"
+pam-auth-update --package --remove orgauth
+cat /etc/pam.d/common-* >"$w/after-remove"
+EOF
+	if ! unshare -m --propagation private sh "$work/pam/run" "$work/pam" \
+		>"$work/pam/log" 2>&1; then
+		cat "$work/pam/log" >&2
+		fail "pam-auth-update run"
+		return 0
+	fi
+	if grep -q pam_orgauth "$work/pam/after-install"; then
+		fail "profile enabled by 'pam-auth-update --package' alone"
+	else
+		ok "profile stays off after 'pam-auth-update --package'"
+	fi
+	grep -q pam_orgauth "$work/pam/after-remove" &&
+		fail "profile still in /etc/pam.d/common-* after --remove"
+	# Once enabled, a successful pam_unix must not jump over pam_orgauth:
+	# its success=N lands on a rule at or before pam_orgauth's, which is
+	# required or requisite (optional or sufficient could be skipped).
+	for t in auth account; do
+		grep -q pam_orgauth "$work/pam/enabled-$t" || continue
+		if awk -v t="$t" '
+			$1 == t { n++ }
+			$1 == t && /pam_unix\.so/ {
+				u = n
+				j = 0
+				if (match($0, /success=[0-9]+/))
+					j = substr($0, RSTART + 8, RLENGTH - 8) + 0
+			}
+			$1 == t && /pam_orgauth\.so/ { o = n; ctl = $2 }
+			END {
+				if (!u) { print "no pam_unix"; exit 1 }
+				if (o < u) { print "pam_orgauth before pam_unix"; exit 1 }
+				if (u + 1 + j > o) {
+					print "pam_unix success jumps over pam_orgauth"
+					exit 1
+				}
+				if (ctl != "required" && ctl != "requisite" && ctl !~ /^\[/) {
+					print "pam_orgauth is " ctl
+					exit 1
+				}
+			}' "$work/pam/enabled-$t" >"$work/pam/why"; then
+			ok "enabled profile: pam_orgauth in common-$t after pam_unix, not skippable"
+		else
+			fail "enabled profile, $t: $(cat "$work/pam/why")"
+		fi
+	done
+}
+try_profile
+
+# --- lintian: errors fail, the rest is shown.
+echo "check-packages: lintian"
+if ! lintian --fail-on error --info "$work"/orgauth_*.changes >"$work/lintian.log" 2>&1; then
+	cat "$work/lintian.log" >&2
+	fail "lintian reports errors"
+else
+	cat "$work/lintian.log"
+	ok "lintian: no errors"
+fi
+
+[ "$failed" = 0 ] || exit 1
+echo "check-packages: all checks passed"
