@@ -103,7 +103,7 @@ init_map_lock(void)
 	/* writers first, so a remap is not starved by busy readers */
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(
-		&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	    &attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&map_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 }
@@ -251,8 +251,8 @@ acquire(void)
 		pthread_rwlock_rdlock(&map_lock);
 		if (cur.base != NULL &&
 		    (!oa_cache_superseded(&cur) ||
-		     now_ms() < __atomic_load_n(&recheck_at_ms,
-						__ATOMIC_RELAXED)))
+		     now_ms() <
+			 __atomic_load_n(&recheck_at_ms, __ATOMIC_RELAXED)))
 			return true;
 		pthread_rwlock_unlock(&map_lock);
 

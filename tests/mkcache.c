@@ -99,7 +99,8 @@ grow_user_lists(void)
 	if (users.n <= user_lists_cap)
 		return;
 	user_lists_cap = users.cap;
-	user_groups = realloc(user_groups, user_lists_cap * sizeof(struct list));
+	user_groups =
+	    realloc(user_groups, user_lists_cap * sizeof(struct list));
 	user_roles = realloc(user_roles, user_lists_cap * sizeof(struct list));
 	if (user_groups == NULL || user_roles == NULL) {
 		perror("mkcache");
@@ -177,8 +178,8 @@ parse_line(char *line, unsigned lineno)
 
 		g->name = dup(f[1]);
 		g->gid = strcmp(f[2], "auto") == 0
-				 ? oa_group_gid(f[1], 2000000000u, 2099999999u)
-				 : (uint32_t)strtoul(f[2], NULL, 10);
+			     ? oa_group_gid(f[1], 2000000000u, 2099999999u)
+			     : (uint32_t)strtoul(f[2], NULL, 10);
 		g->kind = strcmp(f[3], "role") == 0	 ? OA_CF_KIND_ROLE
 			  : strcmp(f[3], "project") == 0 ? OA_CF_KIND_PROJECT
 							 : OA_CF_KIND_DATASET;
@@ -192,13 +193,13 @@ parse_line(char *line, unsigned lineno)
 			long u = find_user(tok);
 
 			if (u < 0) {
-				fprintf(stderr, "line %u: no user %s\n",
-					lineno, tok);
+				fprintf(stderr, "line %u: no user %s\n", lineno,
+					tok);
 				return -1;
 			}
 			*(uint32_t *)push(&members) = (uint32_t)u;
 			*(uint32_t *)push(&user_groups[u]) =
-				(uint32_t)(groups.n - 1);
+			    (uint32_t)(groups.n - 1);
 		}
 		g->members = members.items;
 		g->n_members = (uint32_t)members.n;

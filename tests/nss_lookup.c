@@ -47,9 +47,8 @@ cmp_gid(const void *a, const void *b)
 }
 
 /* Appends to out[*len], keeping it NUL-terminated; cuts when full. */
-static void
-put(char *out, size_t size, size_t *len, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void put(char *out, size_t size, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 static void
 put(char *out, size_t size, size_t *len, const char *fmt, ...)
@@ -75,9 +74,9 @@ format_pw(const struct passwd *pw, char *out, size_t size)
 		put(out, size, &len, "-");
 		return;
 	}
-	put(out, size, &len, "%s:%s:%u:%u:%s:%s:%s", pw->pw_name,
-	    pw->pw_passwd, (unsigned)pw->pw_uid, (unsigned)pw->pw_gid,
-	    pw->pw_gecos, pw->pw_dir, pw->pw_shell);
+	put(out, size, &len, "%s:%s:%u:%u:%s:%s:%s", pw->pw_name, pw->pw_passwd,
+	    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid, pw->pw_gecos,
+	    pw->pw_dir, pw->pw_shell);
 }
 
 static void
@@ -138,8 +137,8 @@ query(const char *q, char *out, size_t size)
 		qsort(groups, (size_t)n, sizeof(gid_t), cmp_gid);
 		for (i = 0; i < n; i++) {
 			if (groups[i] != 0)
-				put(out, size, &len, "%s%u",
-				    len > 0 ? "," : "", (unsigned)groups[i]);
+				put(out, size, &len, "%s%u", len > 0 ? "," : "",
+				    (unsigned)groups[i]);
 		}
 		if (len == 0)
 			put(out, size, &len, "-");
@@ -163,8 +162,7 @@ cmd_show(int n, char **queries)
 
 /* Runs the queries in a child with ORGAUTH_CACHE=path; output in out. */
 static int
-child_answers(const char *path, int n, char **queries, char *out,
-	      size_t size)
+child_answers(const char *path, int n, char **queries, char *out, size_t size)
 {
 	int fds[2], status;
 	size_t len = 0;
@@ -303,7 +301,8 @@ cmd_damage(char **argv, int n, char **queries)
 			for (i = 0; i < bits; i++) {
 				size_t at = (size_t)random() % len;
 
-				copy[at] ^= (unsigned char)(1u << (random() % 8));
+				copy[at] ^=
+				    (unsigned char)(1u << (random() % 8));
 			}
 			snprintf(what, sizeof(what), "flips #%zu", k - len);
 		}
