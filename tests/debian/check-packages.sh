@@ -248,15 +248,19 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		ok "orgauth: $(grep 'Overall exposure' "$work/security.log")"
 	fi
 fi
-[ "$(entry orgauth var/lib/orgauth)" = "drwxr-xr-x root/root" ] ||
-	fail "orgauth: /var/lib/orgauth is not root:root 0755"
-[ "$(entry orgauth var/lib/orgauth/mfa)" = "drwx------ root/root" ] ||
-	fail "orgauth: /var/lib/orgauth/mfa is not root:root 0700"
+if [ "$(entry orgauth var/lib/orgauth)" = "drwxr-xr-x root/root" ] &&
+	[ "$(entry orgauth var/lib/orgauth/mfa)" = "drwx------ root/root" ]; then
+	ok "orgauth: /var/lib/orgauth root:root 0755, mfa/ root:root 0700"
+else
+	fail "orgauth: /var/lib/orgauth not 0755 or mfa/ not 0700 (root:root)"
+fi
 if [ -f "$top/examples/orgauth.conf" ]; then
-	grep -qx /etc/orgauth/orgauth.conf "$work/ctl/orgauth/conffiles" ||
-		fail "orgauth: /etc/orgauth/orgauth.conf is not a conffile"
-	[ "$(entry orgauth etc/orgauth/orgauth.conf)" = "-rw-r--r-- root/root" ] ||
-		fail "orgauth: /etc/orgauth/orgauth.conf is not root:root 0644"
+	if grep -qx /etc/orgauth/orgauth.conf "$work/ctl/orgauth/conffiles" &&
+		[ "$(entry orgauth etc/orgauth/orgauth.conf)" = "-rw-r--r-- root/root" ]; then
+		ok "orgauth: conffile /etc/orgauth/orgauth.conf root:root 0644"
+	else
+		fail "orgauth: /etc/orgauth/orgauth.conf not a root:root 0644 conffile"
+	fi
 else
 	echo "check-packages: not landed yet: examples/orgauth.conf"
 fi
@@ -265,8 +269,11 @@ for f in orgauth-schema.ldif directory.ldif; do
 		echo "check-packages: not landed yet: examples/$f"
 		continue
 	}
-	find "$x/usr/share" -name "$f*" | grep -q . ||
+	if find "$x/usr/share" -name "$f*" | grep -q .; then
+		ok "orgauth: $(cd "$x" && find usr/share -name "$f*")"
+	else
 		fail "orgauth: $f not shipped"
+	fi
 done
 
 # Every man page of doc/ is in exactly one package, compressed.
