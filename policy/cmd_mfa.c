@@ -1,14 +1,244 @@
-/* Placeholder until the part that owns this subcommand lands. */
+/*
+ * orgauthctl mfa: the administrator's side of the MFA store.
+ *
+ *   mfa status [USER]   enrolment, recovery codes left, failures, lockout
+ *   mfa enroll USER     a new secret for hand-over (URI and recovery codes)
+ *   mfa reset USER      forget the secret (the user enrols again)
+ *   mfa unlock USER     clear the failure count and any lockout
+ */
 #include "config.h"
 
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
 #include "commands.h"
+#include "mfa_store.h"
+
+static void
+mfa_usage(FILE *out)
+{
+	fprintf(out, "usage: orgauthctl mfa status [USER]\n"
+		     "       orgauthctl mfa enroll [--replace] USER\n"
+		     "       orgauthctl mfa reset USER\n"
+		     "       orgauthctl mfa unlock USER\n");
+}
+
+static void
+format_time(int64_t t, char *buf, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL ||
+	    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(buf, size, "%" PRId64, t);
+}
+
+static int
+store_error(const char *what, const char *user, enum oa_mfa_error err)
+{
+	if (err == OA_MFA_ENOENT) {
+		oa_cli_error("mfa %s: %s is not enrolled", what, user);
+		return OA_EXIT_PROBLEM;
+	}
+	if (err == OA_MFA_EEXIST) {
+		oa_cli_error("mfa %s: %s is enrolled already (mfa reset "
+			     "first, or --replace)",
+			     what, user);
+		return OA_EXIT_PROBLEM;
+	}
+	oa_cli_error("mfa %s: %s: %s", what, user != NULL ? user : "store",
+		     oa_mfa_strerror(err));
+	return OA_EXIT_USAGE;
+}
+
+struct status_ctx {
+	struct oa_mfa_store *store;
+	time_t now;
+	unsigned shown;
+	int worst;
+};
+
+static int
+show_user(void *ctx, const char *user)
+{
+	struct status_ctx *sc = ctx;
+	struct oa_mfa_record rec;
+	enum oa_mfa_error err;
+	char when[64], until[64];
+
+	if (oa_mfa_record_init(&rec) < 0)
+		return -1;
+	err = oa_mfa_read(sc->store, user, &rec);
+	if (err != OA_MFA_OK) {
+		/* An unusable record is shown as such, not skipped. */
+		printf("%s: %s\n", user,
+		       err == OA_MFA_ENOENT ? "not enrolled"
+					    : oa_mfa_strerror(err));
+		if (err != OA_MFA_ENOENT && sc->worst < OA_EXIT_USAGE)
+			sc->worst = OA_EXIT_USAGE;
+		else if (sc->worst < OA_EXIT_PROBLEM)
+			sc->worst = OA_EXIT_PROBLEM;
+		goto out;
+	}
+	format_time(rec.enrolled_at, when, sizeof(when));
+	if (rec.locked_until > (int64_t)sc->now)
+		format_time(rec.locked_until, until, sizeof(until));
+	printf("%s: enrolled %s, %s %u digits, recovery codes left %u/%u, "
+	       "recent failures %u, %s%s\n",
+	       user, when, rec.kind == OA_OTP_HOTP ? "hotp" : "totp",
+	       rec.digits, oa_mfa_recovery_left(&rec), rec.n_recovery,
+	       rec.failures,
+	       rec.locked_until > (int64_t)sc->now ? "locked until "
+						   : "not locked",
+	       rec.locked_until > (int64_t)sc->now ? until : "");
+out:
+	sc->shown++;
+	oa_mfa_record_free(&rec);
+	return 0;
+}
+
+static int
+cmd_status(struct oa_mfa_store *store, const char *user)
+{
+	struct status_ctx sc = {store, time(NULL), 0, OA_EXIT_OK};
+
+	if (user != NULL) {
+		show_user(&sc, user);
+		return sc.worst;
+	}
+	if (oa_mfa_each_user(store, show_user, &sc) != 0) {
+		oa_cli_error("mfa status: cannot list the store");
+		return OA_EXIT_USAGE;
+	}
+	if (sc.shown == 0)
+		printf("no user is enrolled\n");
+	return sc.worst;
+}
+
+static int
+cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
+	   bool replace)
+{
+	struct oa_mfa_record rec;
+	struct oa_mfa_codes codes = {0, NULL};
+	enum oa_mfa_error err;
+	char *uri = NULL;
+	char key[64];
+	unsigned i;
+	int ret = OA_EXIT_USAGE;
+
+	if (oa_mfa_record_init(&rec) < 0)
+		return OA_EXIT_USAGE;
+	uri = sodium_malloc(OA_MFA_URI_LEN);
+	if (uri == NULL)
+		goto out;
+	err = oa_mfa_generate(&cli->conf, &rec, &codes);
+	if (err == OA_MFA_OK)
+		err = oa_mfa_enrol(store, user, &rec, replace);
+	if (err != OA_MFA_OK) {
+		ret = store_error("enroll", user, err);
+		goto out;
+	}
+	if (oa_mfa_uri(&cli->conf, user, &rec, uri, OA_MFA_URI_LEN) < 0 ||
+	    oa_mfa_secret_base32(&rec, key, sizeof(key)) < 0)
+		goto out;
+	printf("user: %s\nuri: %s\nkey: %s\n", user, uri, key);
+	sodium_memzero(key, sizeof(key));
+	for (i = 0; i < codes.n; i++)
+		printf("recovery: %s\n", codes.code[i]);
+	printf("Hand these to the user over a trusted channel; they are not "
+	       "shown again.\n");
+	ret = OA_EXIT_OK;
+out:
+	sodium_free(uri);
+	oa_mfa_codes_free(&codes);
+	oa_mfa_record_free(&rec);
+	return ret;
+}
 
 int
 oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 {
-	(void)cli;
-	(void)argc;
-	(void)argv;
-	oa_cli_error("mfa: not built yet");
-	return OA_EXIT_USAGE;
+	static const struct option options[] = {
+	    {"replace", no_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct oa_mfa_store *store = NULL;
+	enum oa_mfa_error err;
+	const char *action, *user = NULL;
+	bool replace = false;
+	int c, ret = OA_EXIT_USAGE;
+
+	if (argc < 2) {
+		mfa_usage(stderr);
+		return OA_EXIT_USAGE;
+	}
+	action = argv[1];
+	argc--;
+	argv++;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			replace = true;
+			break;
+		case 'h':
+			mfa_usage(stdout);
+			return OA_EXIT_OK;
+		default:
+			mfa_usage(stderr);
+			return OA_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		user = argv[optind++];
+	if (optind < argc || (replace && strcmp(action, "enroll") != 0) ||
+	    (user == NULL && strcmp(action, "status") != 0)) {
+		mfa_usage(stderr);
+		return OA_EXIT_USAGE;
+	}
+	if (user != NULL && !oa_mfa_valid_user(user)) {
+		oa_cli_error("mfa: '%s' is not a valid user name", user);
+		return OA_EXIT_USAGE;
+	}
+	if (strcmp(action, "status") != 0 && strcmp(action, "enroll") != 0 &&
+	    strcmp(action, "reset") != 0 && strcmp(action, "unlock") != 0) {
+		oa_cli_error("mfa: unknown action '%s'", action);
+		mfa_usage(stderr);
+		return OA_EXIT_USAGE;
+	}
+	if (oa_cli_load_conf(cli) < 0)
+		return OA_EXIT_USAGE;
+	err = oa_mfa_store_open(&cli->conf, &store);
+	if (err != OA_MFA_OK) {
+		oa_cli_error("mfa: store %s (key %s): %s", cli->conf.mfa_dir,
+			     cli->conf.host_key_file, oa_mfa_strerror(err));
+		return OA_EXIT_USAGE;
+	}
+	if (strcmp(action, "status") == 0) {
+		ret = cmd_status(store, user);
+	} else if (strcmp(action, "enroll") == 0) {
+		ret = cmd_enroll(cli, store, user, replace);
+	} else if (strcmp(action, "reset") == 0) {
+		err = oa_mfa_remove(store, user);
+		ret = err == OA_MFA_OK ? OA_EXIT_OK
+				       : store_error("reset", user, err);
+		if (ret == OA_EXIT_OK)
+			printf("%s: MFA reset; the user enrols again\n", user);
+	} else {
+		err = oa_mfa_unlock(store, user);
+		ret = err == OA_MFA_OK ? OA_EXIT_OK
+				       : store_error("unlock", user, err);
+		if (ret == OA_EXIT_OK)
+			printf("%s: failures cleared, not locked\n", user);
+	}
+	oa_mfa_store_close(store);
+	return ret;
 }

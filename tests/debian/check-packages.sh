@@ -223,7 +223,22 @@ if grep -E -q 'deb-systemd-invoke[^#]*(start|restart)|systemctl[^#]* (enable|sta
 	fail "orgauth: postinst starts a unit"
 fi
 if command -v systemd-analyze >/dev/null 2>&1; then
-	# A bad directive or a weakened sandbox fails here.
+	# Any message from verify (an unknown or misspelt directive is only a
+	# warning there) fails.  ExecStart points at the extracted tool.
+	mkdir "$work/units"
+	for u in orgauth-sync.service orgauth-sync.timer; do
+		sed "s#/usr/sbin/orgauthctl#$x/usr/sbin/orgauthctl#" \
+			"$x/lib/systemd/system/$u" >"$work/units/$u"
+	done
+	if (cd "$work/units" && systemd-analyze verify --man=no \
+		./orgauth-sync.service ./orgauth-sync.timer) >"$work/verify.log" 2>&1 &&
+		[ ! -s "$work/verify.log" ]; then
+		ok "orgauth: systemd-analyze verify"
+	else
+		cat "$work/verify.log" >&2
+		fail "orgauth: systemd-analyze verify"
+	fi
+	# A weakened sandbox fails here.
 	if ! (cd "$x/lib/systemd/system" &&
 		systemd-analyze security --offline=true --threshold=25 \
 			--no-pager ./orgauth-sync.service) >"$work/security.log" 2>&1; then
@@ -233,15 +248,19 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 		ok "orgauth: $(grep 'Overall exposure' "$work/security.log")"
 	fi
 fi
-[ "$(entry orgauth var/lib/orgauth)" = "drwxr-xr-x root/root" ] ||
-	fail "orgauth: /var/lib/orgauth is not root:root 0755"
-[ "$(entry orgauth var/lib/orgauth/mfa)" = "drwx------ root/root" ] ||
-	fail "orgauth: /var/lib/orgauth/mfa is not root:root 0700"
+if [ "$(entry orgauth var/lib/orgauth)" = "drwxr-xr-x root/root" ] &&
+	[ "$(entry orgauth var/lib/orgauth/mfa)" = "drwx------ root/root" ]; then
+	ok "orgauth: /var/lib/orgauth root:root 0755, mfa/ root:root 0700"
+else
+	fail "orgauth: /var/lib/orgauth not 0755 or mfa/ not 0700 (root:root)"
+fi
 if [ -f "$top/examples/orgauth.conf" ]; then
-	grep -qx /etc/orgauth/orgauth.conf "$work/ctl/orgauth/conffiles" ||
-		fail "orgauth: /etc/orgauth/orgauth.conf is not a conffile"
-	[ "$(entry orgauth etc/orgauth/orgauth.conf)" = "-rw-r--r-- root/root" ] ||
-		fail "orgauth: /etc/orgauth/orgauth.conf is not root:root 0644"
+	if grep -qx /etc/orgauth/orgauth.conf "$work/ctl/orgauth/conffiles" &&
+		[ "$(entry orgauth etc/orgauth/orgauth.conf)" = "-rw-r--r-- root/root" ]; then
+		ok "orgauth: conffile /etc/orgauth/orgauth.conf root:root 0644"
+	else
+		fail "orgauth: /etc/orgauth/orgauth.conf not a root:root 0644 conffile"
+	fi
 else
 	echo "check-packages: not landed yet: examples/orgauth.conf"
 fi
@@ -250,8 +269,11 @@ for f in orgauth-schema.ldif directory.ldif; do
 		echo "check-packages: not landed yet: examples/$f"
 		continue
 	}
-	find "$x/usr/share" -name "$f*" | grep -q . ||
+	if find "$x/usr/share" -name "$f*" | grep -q .; then
+		ok "orgauth: $(cd "$x" && find usr/share -name "$f*")"
+	else
 		fail "orgauth: $f not shipped"
+	fi
 done
 
 # Every man page of doc/ is in exactly one package, compressed.

@@ -43,6 +43,18 @@ expect_eq "password prompts" 1 "$(sshh_count password)"
 grep -q 'Accepted keyboard-interactive/pam for tuser' "$SSHH_DIR/sshd.log" ||
 	fail "sshd log: $(cat "$SSHH_DIR/sshd.log")"
 
+# In a sanitizer build the session's processes run with the ASan runtime
+# (which our modules need when they are loaded into foreign programs).
+if [ -n "$(foreign_preload)" ]; then
+	sshh_login asan tuser key=tuser password=s3cret -- \
+		grep -c libasan /proc/self/maps || fail "asan: $(cat "$SSHH_TRANSCRIPT")"
+	cat "$SSHH_TRANSCRIPT"
+	case "$(cat "$SSHH_TRANSCRIPT")" in
+	*"
+0"*) fail "no ASan runtime in the session" ;;
+	esac
+fi
+
 if sshh_login wrong tuser key=tuser password=wrong -- id; then
 	fail "a wrong password was accepted"
 fi
