@@ -49,7 +49,7 @@ sync_ok
 for mode in $(nss_modes); do
 	out=$(in_mode $mode "$CACHE" getent group acme-workforce)
 	expect_eq "$mode: acme-workforce without walt" \
-		"acme-workforce:x:$wf_gid:wendy" "$out"
+		"acme-workforce:*:$wf_gid:wendy" "$out"
 	out=$(in_mode $mode "$CACHE" id walt)
 	case $out in
 	*acme-workforce*) fail "$mode: id walt still shows acme-workforce" ;;
