@@ -109,11 +109,20 @@ totp(const unsigned char *secret, size_t len, long long step, char *out)
 		broken("oath_totp_generate");
 }
 
+/* "@otp+N": the TOTP of N steps from now; "@hotpN": the HOTP of counter N */
 static char *
 answer(struct script *s, const char *a)
 {
 	char code[16];
 
+	if (strncmp(a, "@hotp", 5) == 0) {
+		if (oath_hotp_generate((const char *)s->secret, s->secret_len,
+				       (uint64_t)atoi(a + 5), 6, false,
+				       OATH_HOTP_DYNAMIC_TRUNCATION,
+				       code) != OATH_OK)
+			broken("oath_hotp_generate");
+		return strdup(code);
+	}
 	if (strncmp(a, "@otp", 4) != 0)
 		return strdup(a);
 	totp(s->secret, s->secret_len, STEP(s->now) + atoi(a + 4), code);
@@ -636,6 +645,28 @@ test_workforce_and_scope(void)
 	write_conf("");
 }
 
+/* HOTP: counters instead of time steps, each used once. */
+static void
+test_hotp(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	write_conf("otp_type = hotp\notp_window = 2\n");
+	CHECK_RC(auth(&s, "carol", T0, "@hotp0", NULL), PAM_SUCCESS);
+	CHECK(has(&s, "otpauth://hotp/orgauth:carol?secret="));
+	CHECK(has(&s, "&counter=0"));
+	CHECK_RC(auth(&s, "carol", T0, "@hotp0", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp1", NULL), PAM_SUCCESS);
+	/* a skipped counter inside the look-ahead, then the older one */
+	CHECK_RC(auth(&s, "carol", T0, "@hotp3", NULL), PAM_SUCCESS);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp2", NULL), PAM_AUTH_ERR);
+	/* beyond the look-ahead (next is 4, window 2) */
+	CHECK_RC(auth(&s, "carol", T0, "@hotp7", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp4", NULL), PAM_SUCCESS);
+	write_conf("");
+}
+
 /* Stacks in which the module must not stand in for the password. */
 static void
 test_stacks(void)
@@ -778,6 +809,7 @@ main(void)
 	test_recovery(&s, recovery);
 	test_concurrent(&s);
 	test_workforce_and_scope();
+	test_hotp();
 	test_stacks();
 	test_fail_closed(&s);
 
