@@ -1,10 +1,10 @@
 /*
  * pam_fixture CONF: writes the role cache of the sample organisations
- * (examples/directory.ldif: acme requires MFA; labelforce is a Workforce
- * organisation whose walt is on acme's project apollo; globex requires
- * nothing) to CONF's cache_file, through the same compiler and writer as
- * `orgauthctl sync`.  The PAM tests use it so that they depend on the
- * cache format only, not on the directory reader.
+ * (as in examples/directory.ldif: acme requires MFA; labelforce is a
+ * Workforce organisation whose walt is on acme's project apollo and wendy
+ * on acme's dataset faces; globex requires nothing) to CONF's cache_file,
+ * through the same compiler and writer as `orgauthctl sync`.  The PAM tests use
+ * it so that they depend on the cache format only, not on the directory reader.
  */
 #include "config.h"
 
@@ -62,22 +62,41 @@ static struct oa_user users[N_USERS] = {
     USER("will", 20010, LABELFORCE, OA_ROLE_MEMBER),
 };
 
+/* sorted by user name, then role */
 static struct oa_membership apollo_members[] = {
     {ALICE, "admin"},
     {BOB, "annotator"},
+    {OSCAR, "reviewer"},
     {WALT, "annotator"},
 };
-static struct oa_membership imgs_members[] = {{CAROL, "user"}};
+static struct oa_membership galaxy_members[] = {{GARY, "annotator"}};
+static struct oa_membership training_members[] = {{WILL, "annotator"}};
+static struct oa_membership zephyr_members[] = {{CAROL, "team_manager"}};
+static struct oa_membership faces_members[] = {
+    {BOB, "admin"},
+    {WENDY, "user"},
+};
 
+/* projects, then datasets; by name */
 static struct oa_entity entities[] = {
-    {OA_ENTITY_PROJECT, "cn=apollo", "apollo", ACME, apollo_members, 3},
-    {OA_ENTITY_DATASET, "cn=imgs", "imgs", ACME, imgs_members, 1},
+    {OA_ENTITY_PROJECT, "cn=apollo", "apollo", ACME, apollo_members, 4},
+    {OA_ENTITY_PROJECT, "cn=galaxy", "galaxy", GLOBEX, galaxy_members, 1},
+    {OA_ENTITY_PROJECT, "cn=training", "training", LABELFORCE, training_members,
+     1},
+    {OA_ENTITY_PROJECT, "cn=zephyr", "zephyr", ACME, zephyr_members, 1},
+    {OA_ENTITY_DATASET, "cn=faces", "faces", ACME, faces_members, 2},
 };
 
 static struct oa_directory dir = {orgs,	    N_ORGS, users, N_USERS,
-				  entities, 2,	    NULL};
+				  entities, 5,	    NULL};
 
+/*
+ * The Workforce rule: walt (apollo) and wendy (faces) of labelforce hold
+ * acme's workforce role; oscar of globex, not a Workforce organisation,
+ * does not, though he is on apollo too.
+ */
 static size_t walt_via[] = {0};
+static size_t wendy_via[] = {4};
 static struct oa_role r_alice[] = {{ACME, OA_ROLE_ADMIN, NULL, 0}};
 static struct oa_role r_bob[] = {{ACME, OA_ROLE_MEMBER, NULL, 0}};
 static struct oa_role r_carol[] = {{ACME, OA_ROLE_MEMBER, NULL, 0}};
@@ -89,12 +108,15 @@ static struct oa_role r_walt[] = {
     {LABELFORCE, OA_ROLE_MEMBER, NULL, 0},
 };
 static struct oa_role r_wanda[] = {{LABELFORCE, OA_ROLE_ADMIN, NULL, 0}};
-static struct oa_role r_wendy[] = {{LABELFORCE, OA_ROLE_MEMBER, NULL, 0}};
+static struct oa_role r_wendy[] = {
+    {ACME, OA_ROLE_WORKFORCE, wendy_via, 1},
+    {LABELFORCE, OA_ROLE_MEMBER, NULL, 0},
+};
 static struct oa_role r_will[] = {{LABELFORCE, OA_ROLE_MEMBER, NULL, 0}};
 
 static struct oa_user_roles roles[N_USERS] = {
     {r_alice, 1}, {r_bob, 1},  {r_carol, 1}, {r_gary, 1},  {r_gina, 1},
-    {r_oscar, 1}, {r_walt, 2}, {r_wanda, 1}, {r_wendy, 1}, {r_will, 1},
+    {r_oscar, 1}, {r_walt, 2}, {r_wanda, 1}, {r_wendy, 2}, {r_will, 1},
 };
 
 static void

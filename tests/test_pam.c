@@ -357,7 +357,9 @@ test_account(void)
 	CHECK_RC(account(&s, "gina", NULL), PAM_PERM_DENIED);
 	CHECK(has(&s, "Access denied"));
 	CHECK(has(&s, "acme"));
-	CHECK_RC(account(&s, "wendy", NULL), PAM_PERM_DENIED);
+	CHECK_RC(account(&s, "will", NULL), PAM_PERM_DENIED);
+	/* on an acme project, but globex is no Workforce organisation */
+	CHECK_RC(account(&s, "oscar", NULL), PAM_PERM_DENIED);
 	/* not in the directory: another module's business */
 	CHECK_RC(direct(&s, "nobody", ACCOUNT, T0, NULL), PAM_IGNORE);
 
@@ -373,9 +375,10 @@ test_account(void)
 	CHECK_RC(account(&s, "walt", NULL), PAM_SUCCESS);
 	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
-	write_conf("required_dataset = imgs\n");
-	CHECK_RC(account(&s, "carol", NULL), PAM_SUCCESS);
-	CHECK_RC(account(&s, "bob", NULL), PAM_PERM_DENIED);
+	write_conf("required_dataset = faces\n");
+	CHECK_RC(account(&s, "bob", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "wendy", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
 	/* a host of no organisation skips the check */
 	{
@@ -642,6 +645,27 @@ test_workforce_and_scope(void)
 	write_conf("mfa_grace_until = 2020-01-01\n");
 	CHECK_RC(auth(&s, "bob", T0, "000000", NULL), PAM_AUTH_ERR);
 	CHECK(has(&s, "otpauth://"));
+
+	/* walt enrols on the acme host and then needs his code ... */
+	write_conf("");
+	CHECK_RC(auth(&s, "walt", T0, "@otp+0", NULL), PAM_SUCCESS);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "000000", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+	/* ... everywhere: enrolled means covered, whatever the scope */
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "cache_file = %s/cache\nmfa_dir = %s\n"
+			 "host_key_file = %s/host.key\n"
+			 "host_organisation = labelforce\n"
+			 "mfa_scope = host\n",
+			 tmp, mfa_dir, tmp);
+		write_file(conf_path, text);
+		CHECK_RC(auth(&s, "walt", T0 + 2 * PERIOD, "@otp+0", NULL),
+			 PAM_SUCCESS);
+		CHECK(has(&s, "Verification code: "));
+	}
 	write_conf("");
 }
 
