@@ -51,7 +51,9 @@ if sync_built "$ldif_conf"; then
 		{ cat "$TEST_TMP/err"; fail "sync from LDIF"; }
 	octl --config "$ldap_conf" sync >/dev/null 2>"$TEST_TMP/err" ||
 		{ cat "$TEST_TMP/err"; fail "sync from LDAP"; }
-	if ! cmp -s "$TEST_TMP/cache.ldif" "$TEST_TMP/cache.ldap"; then
+	if cmp -s "$TEST_TMP/cache.ldif" "$TEST_TMP/cache.ldap"; then
+		echo "caches from LDIF and LDAP are byte-identical"
+	else
 		octl --config "$ldif_conf" cache >"$TEST_TMP/a" 2>&1 ||
 			fail "cache listing (LDIF)"
 		octl --config "$ldap_conf" cache >"$TEST_TMP/b" 2>&1 ||
