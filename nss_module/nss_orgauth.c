@@ -322,7 +322,12 @@ fill_passwd(const struct oa_cache_user *u, struct passwd *pw, char *buffer,
 	struct passwd out;
 
 	out.pw_name = buf_str(&b, u->name);
-	out.pw_passwd = buf_str(&b, "x");
+	/*
+	 * "*": no password here and none in a shadow database either ("x"
+	 * would send pam_unix's account check looking for a shadow entry
+	 * that does not exist, and it would refuse the user).
+	 */
+	out.pw_passwd = buf_str(&b, "*");
 	out.pw_gecos = buf_str(&b, u->gecos);
 	out.pw_dir = buf_str(&b, u->home);
 	out.pw_shell = buf_str(&b, u->shell);
@@ -344,7 +349,7 @@ fill_group(const struct oa_cache_group *g, struct group *gr, char *buffer,
 	uint32_t i;
 
 	out.gr_name = buf_str(&b, g->name);
-	out.gr_passwd = buf_str(&b, "x");
+	out.gr_passwd = buf_str(&b, "*");
 	out.gr_mem = buf_ptrs(&b, (size_t)g->n_members + 1);
 	if (out.gr_name == NULL || out.gr_passwd == NULL || out.gr_mem == NULL)
 		return false;

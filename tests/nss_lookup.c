@@ -11,9 +11,10 @@
  *        set to the damaged copy): every answer must be the one the
  *        valid file gives or "not found", and no child may crash
  *   nss_lookup watch A B STOPFILE QUERY...
- *        loops over the queries until STOPFILE exists; every answer must
- *        be the line of file A or of file B; prints how many rounds
- *        matched A and B whole
+ *        loops over the queries until STOPFILE exists (creating
+ *        STOPFILE.started after the first round); every answer must be
+ *        the line of file A or of file B; prints how many rounds matched
+ *        A and B whole
  *   nss_lookup erange USER GROUP  short buffers give ERANGE, and getgrnam
  *        retries with a larger one
  *
@@ -344,7 +345,13 @@ cmd_watch(char **argv, int n, char **queries)
 			query(queries[i], buffer, sizeof(buffer));
 			put(got, sizeof(got), &len, "%s\n", buffer);
 		}
-		rounds++;
+		if (rounds++ == 0) {
+			/* tell the test the loop runs */
+			char started[4096];
+
+			snprintf(started, sizeof(started), "%s.started", stop);
+			close(open(started, O_WRONLY | O_CREAT, 0644));
+		}
 		if (strcmp(got, a) == 0) {
 			as++;
 			continue;

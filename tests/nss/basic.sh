@@ -54,15 +54,15 @@ for mode in $(nss_modes); do
 	echo "== $mode"
 	out=$(in_mode $mode "$CACHE" getent passwd walt)
 	expect_eq "$mode passwd walt" \
-		"walt:x:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
+		"walt:*:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
 	out=$(in_mode $mode "$CACHE" getent passwd 10002)
-	expect_eq "$mode passwd 10002" "bob:x:10002:10002::/home/bob:/bin/sh" \
+	expect_eq "$mode passwd 10002" "bob:*:10002:10002::/home/bob:/bin/sh" \
 		"$out"
 	out=$(in_mode $mode "$CACHE" getent passwd | not_files passwd)
 	expect_eq "$mode passwd enumeration" \
-"alice:x:10001:10001:Alice A:/home/alice:/bin/bash
-bob:x:10002:10002::/home/bob:/bin/sh
-walt:x:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
+"alice:*:10001:10001:Alice A:/home/alice:/bin/bash
+bob:*:10002:10002::/home/bob:/bin/sh
+walt:*:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
 
 	rocket=$(gid_of acme-proj-rocket)
 	wf=$(gid_of acme-workforce)
@@ -70,12 +70,12 @@ walt:x:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
 	[ "$rocket" -ge 2000000000 ] && [ "$rocket" -le 2099999999 ] ||
 		fail "$mode: gid $rocket outside the default range"
 	out=$(in_mode $mode "$CACHE" getent group acme-proj-rocket)
-	expect_eq "$mode group by name" "acme-proj-rocket:x:$rocket:bob,walt" \
+	expect_eq "$mode group by name" "acme-proj-rocket:*:$rocket:bob,walt" \
 		"$out"
 	out=$(in_mode $mode "$CACHE" getent group "$wf")
-	expect_eq "$mode group by gid" "acme-workforce:x:$wf:walt" "$out"
+	expect_eq "$mode group by gid" "acme-workforce:*:$wf:walt" "$out"
 	out=$(in_mode $mode "$CACHE" getent group acme-data-empty)
-	expect_contains "$mode empty group" "acme-data-empty:x:" "$out"
+	expect_contains "$mode empty group" "acme-data-empty:*:" "$out"
 	out=$(in_mode $mode "$CACHE" getent group | not_files group |
 		cut -d: -f1 | tr '\n' ' ')
 	expect_eq "$mode group enumeration" "acme-admin acme-member \

@@ -28,16 +28,16 @@ CACHE=$TEST_TMP/cache
 for mode in $(nss_modes); do
 	echo "== $mode"
 	# our users, without the files source's
-	n=$(in_mode $mode "$CACHE" getent passwd | grep -c '^u[0-9]\{6\}:x:')
+	n=$(in_mode $mode "$CACHE" getent passwd | grep -c '^u[0-9]\{6\}:\*:')
 	expect_eq "$mode users enumerated" $N_USERS "$n"
 	last=$(in_mode $mode "$CACHE" getent passwd u099999)
 	expect_eq "$mode last user" \
-		"u099999:x:199999:199999:User 99999:/home/u99999:/bin/sh" "$last"
+		"u099999:*:199999:199999:User 99999:/home/u99999:/bin/sh" "$last"
 
 	out=$(in_mode $mode "$CACHE" getent group bigteam)
 	n=$(echo "$out" | cut -d: -f4 | tr ',' '\n' | grep -c .)
 	expect_eq "$mode bigteam members" $N_MEMBERS "$n"
-	expect_contains "$mode bigteam" "bigteam:x:3000000:u000000,u000001," \
+	expect_contains "$mode bigteam" "bigteam:*:3000000:u000000,u000001," \
 		"$out"
 
 	n=$(in_mode $mode "$CACHE" getent initgroups many | wc -w)
