@@ -335,7 +335,7 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 	struct timeval net = {(time_t)conf->ldap_connect_timeout, 0};
 	struct timeval op = {(time_t)conf->ldap_timeout, 0};
 	struct berval anonymous = {0, NULL};
-	int version = LDAP_VERSION3;
+	int version = LDAP_VERSION3, deref = LDAP_DEREF_NEVER;
 	char why[WHY_MAX];
 	static const char tls_hint[] =
 	    " (is the server's certificate signed by a CA of ldap_ca_file "
@@ -368,6 +368,7 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) !=
 		LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_DEREF, &deref) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) !=
 		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
@@ -399,6 +400,8 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 			goto fail;
 		}
 	}
+	/* XXX: libldap copies the password into its request buffer and
+	 * frees that unwiped; only our own copy can be wiped. */
 	rc = ldap_sasl_bind_s(ld, conf->ldap_bind_dn, LDAP_SASL_SIMPLE,
 			      cred != NULL ? cred : &anonymous, NULL, NULL,
 			      NULL);
