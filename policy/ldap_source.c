@@ -183,21 +183,29 @@ run_report(struct ldap_run *run, const char *fmt, ...)
 	run->report(run->ctx, &origin, NULL, msg);
 }
 
-/* "Error text: server's diagnostic" for the last operation on ld. */
+/*
+ * "Error text (server's diagnostic)" for the last operation on ld; a
+ * timeout names the setting that set it.
+ */
 static void
-describe(LDAP *ld, int rc, char *buf, size_t size)
+describe(LDAP *ld, int rc, const struct oa_conf *conf, char *buf, size_t size)
 {
 	char *diag = NULL;
+	int n;
 
 	if (ld != NULL)
 		ldap_get_option(ld, LDAP_OPT_DIAGNOSTIC_MESSAGE, &diag);
 	/* libldap's placeholder for "no diagnostic" says nothing. */
 	if (diag != NULL && diag[0] != '\0' &&
 	    strcmp(diag, "(unknown error code)") != 0)
-		snprintf(buf, size, "%s (%s)", ldap_err2string(rc), diag);
+		n = snprintf(buf, size, "%s (%s)", ldap_err2string(rc), diag);
 	else
-		snprintf(buf, size, "%s", ldap_err2string(rc));
+		n = snprintf(buf, size, "%s", ldap_err2string(rc));
 	ldap_memfree(diag);
+	if (rc == LDAP_TIMEOUT && n >= 0 && (size_t)n < size)
+		snprintf(buf + n, size - (size_t)n,
+			 " (no answer within ldap_timeout = %u s)",
+			 conf->ldap_timeout);
 }
 
 /*
@@ -327,7 +335,7 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 	struct timeval net = {(time_t)conf->ldap_connect_timeout, 0};
 	struct timeval op = {(time_t)conf->ldap_timeout, 0};
 	struct berval anonymous = {0, NULL};
-	int version = LDAP_VERSION3;
+	int version = LDAP_VERSION3, deref = LDAP_DEREF_NEVER;
 	char why[WHY_MAX];
 	static const char tls_hint[] =
 	    " (is the server's certificate signed by a CA of ldap_ca_file "
@@ -360,6 +368,7 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF) !=
 		LDAP_OPT_SUCCESS ||
+	    ldap_set_option(ld, LDAP_OPT_DEREF, &deref) != LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_RESTART, LDAP_OPT_ON) !=
 		LDAP_OPT_SUCCESS ||
 	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
@@ -374,7 +383,7 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 	if (!ldaps && conf->ldap_starttls) {
 		rc = ldap_start_tls_s(ld, NULL, NULL);
 		if (rc != LDAP_SUCCESS) {
-			describe(ld, rc, why, sizeof(why));
+			describe(ld, rc, conf, why, sizeof(why));
 			snprintf(err, errsize, "StartTLS failed: %s%s", why,
 				 rc == LDAP_CONNECT_ERROR ? tls_hint : "");
 			goto fail;
@@ -384,18 +393,20 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 		 * that a failure says which step failed. */
 		rc = ldap_connect(ld);
 		if (rc != LDAP_SUCCESS) {
-			describe(ld, rc, why, sizeof(why));
+			describe(ld, rc, conf, why, sizeof(why));
 			snprintf(err, errsize, "cannot connect%s: %s%s",
 				 ldaps ? " or TLS handshake failed" : "", why,
 				 ldaps ? tls_hint : "");
 			goto fail;
 		}
 	}
+	/* XXX: libldap copies the password into its request buffer and
+	 * frees that unwiped; only our own copy can be wiped. */
 	rc = ldap_sasl_bind_s(ld, conf->ldap_bind_dn, LDAP_SASL_SIMPLE,
 			      cred != NULL ? cred : &anonymous, NULL, NULL,
 			      NULL);
 	if (rc != LDAP_SUCCESS) {
-		describe(ld, rc, why, sizeof(why));
+		describe(ld, rc, conf, why, sizeof(why));
 		if (conf->ldap_bind_dn[0] != '\0')
 			snprintf(err, errsize, "bind as %s failed: %s",
 				 conf->ldap_bind_dn, why);
@@ -610,7 +621,7 @@ read_page(struct ldap_run *run, const char *base, int msgid,
 		}
 		if (rc < 0) {
 			ldap_get_option(run->ld, LDAP_OPT_RESULT_CODE, &err);
-			describe(run->ld, err, why, sizeof(why));
+			describe(run->ld, err, run->conf, why, sizeof(why));
 			run_report(run,
 				   "search under %s: connection lost after %lu "
 				   "entries: %s; the directory was not read "
@@ -705,7 +716,7 @@ search_all(struct ldap_run *run, const char *base, const char *filter,
 		if (page != NULL)
 			ldap_control_free(page);
 		if (rc != LDAP_SUCCESS) {
-			describe(run->ld, rc, why, sizeof(why));
+			describe(run->ld, rc, run->conf, why, sizeof(why));
 			run_report(run, "search under %s failed: %s", base,
 				   why);
 			goto out;

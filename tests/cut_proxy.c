@@ -1,9 +1,11 @@
 /*
- * cut_proxy PORTFILE UPSTREAM_PORT BUDGET: a one-connection TCP relay on
- * 127.0.0.1 that drops both sides once BUDGET bytes have gone from the
- * server to the client.  The LDAP tests use it to lose a server in the
- * middle of a read at a point that does not depend on timing.  It writes
- * the port it listens on to PORTFILE and serves one connection only.
+ * cut_proxy PORTFILE UPSTREAM_PORT BUDGET [stall]: a one-connection TCP
+ * relay on 127.0.0.1 that, once BUDGET bytes have gone from the server to
+ * the client, drops both sides, or with "stall" stops relaying and keeps
+ * the client waiting until it hangs up.  The LDAP tests use it to lose a
+ * server in the middle of a read at a point that does not depend on
+ * timing.  It writes the port it listens on to PORTFILE and serves one
+ * connection only.
  */
 #include "config.h"
 
@@ -59,7 +61,7 @@ main(int argc, char **argv)
 	int lfd, cfd, sfd;
 	FILE *fp;
 
-	if (argc != 4)
+	if (argc != 4 && !(argc == 5 && strcmp(argv[4], "stall") == 0))
 		return 99;
 	budget = atol(argv[3]);
 	lfd = loopback(&sa, 0);
@@ -94,7 +96,13 @@ main(int argc, char **argv)
 			budget -= n;
 		}
 	}
-	/* A reset, not a tidy close: the server "went away". */
+	if (argc == 5) {
+		char c;
+
+		/* Silent but connected, like a server that hangs. */
+		while (read(cfd, &c, 1) > 0)
+			;
+	}
 	close(cfd);
 	close(sfd);
 	return 0;

@@ -39,27 +39,44 @@ expect_sync_fails() {
 	no_secret_in "$out" "$err"
 }
 
-# Cut mid-read: StartTLS, bind and the first pages pass the relay, then
-# the connection drops after 64 KiB of answers.
-"$proxy" "$TEST_TMP/proxy.port" "$SLAPD_PORT" 65536 &
-proxy_pid=$!
-add_cleanup "kill $proxy_pid 2>/dev/null"
-i=0
-while [ ! -s "$TEST_TMP/proxy.port" ] && [ $i -lt 100 ]; do
-	sleep 0.05
-	i=$((i + 1))
-done
-[ -s "$TEST_TMP/proxy.port" ] || broken "relay did not start"
-relay="ldap://127.0.0.1:$(cat "$TEST_TMP/proxy.port")"
+# start_relay [stall]: a relay to slapd that gives up after 64 KiB of
+# answers (StartTLS, the bind and the first pages pass); sets $relay.
+start_relay() {
+	rm -f "$TEST_TMP/proxy.port"
+	"$proxy" "$TEST_TMP/proxy.port" "$SLAPD_PORT" 65536 "$@" &
+	proxy_pid=$!
+	add_cleanup "kill $proxy_pid 2>/dev/null"
+	i=0
+	while [ ! -s "$TEST_TMP/proxy.port" ] && [ $i -lt 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -s "$TEST_TMP/proxy.port" ] || broken "relay did not start"
+	relay="ldap://127.0.0.1:$(cat "$TEST_TMP/proxy.port")"
+}
+
+# Cut mid-read: the connection drops in the middle of the search.
+start_relay
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100"
 expect_sync_fails "cut mid-read" "$relay"
+expect_contains "cut mid-read" "connection lost" "$(cat "$err")"
 expect_contains "cut mid-read" "not read whole" "$(cat "$err")"
+wait "$proxy_pid"
+
+# Hung mid-read: the server stops answering in the middle of the search.
+start_relay stall
+ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100" \
+	"ldap_timeout = 1"
+expect_sync_fails "hung mid-read" "$relay"
+expect_contains "hung mid-read" "ldap_timeout = 1 s" "$(cat "$err")"
+expect_contains "hung mid-read" "not read whole" "$(cat "$err")"
 wait "$proxy_pid"
 
 # Stopped: connections are accepted by the kernel but never answered.
 kill -STOP "$SLAPD_PID"
 ldap_conf "$conf" "ldap_timeout = 1" "ldap_connect_timeout = 1"
 expect_sync_fails "slapd stopped" "$SLAPD_URI"
+expect_contains "slapd stopped" "ldap_timeout = 1 s" "$(cat "$err")"
 kill -CONT "$SLAPD_PID"
 
 # Killed: nothing listens any more.

@@ -51,7 +51,9 @@ if sync_built "$ldif_conf"; then
 		{ cat "$TEST_TMP/err"; fail "sync from LDIF"; }
 	octl --config "$ldap_conf" sync >/dev/null 2>"$TEST_TMP/err" ||
 		{ cat "$TEST_TMP/err"; fail "sync from LDAP"; }
-	if ! cmp -s "$TEST_TMP/cache.ldif" "$TEST_TMP/cache.ldap"; then
+	if cmp -s "$TEST_TMP/cache.ldif" "$TEST_TMP/cache.ldap"; then
+		echo "caches from LDIF and LDAP are byte-identical"
+	else
 		octl --config "$ldif_conf" cache >"$TEST_TMP/a" 2>&1 ||
 			fail "cache listing (LDIF)"
 		octl --config "$ldap_conf" cache >"$TEST_TMP/b" 2>&1 ||
@@ -64,6 +66,36 @@ if sync_built "$ldif_conf"; then
 else
 	echo "orgauthctl sync not built: caches not compared"
 fi
+
+# A search base per class reads the same directory.
+ldap_conf "$ldap_conf" "cache_file = $TEST_TMP/cache.ldap" \
+	"ldap_base = " "ldap_user_base = ou=people,$SLAPD_BASE" \
+	"ldap_org_base = ou=organisations,$SLAPD_BASE" \
+	"ldap_project_base = ou=projects,$SLAPD_BASE" \
+	"ldap_dataset_base = ou=datasets,$SLAPD_BASE"
+for u in $users; do same user "$u"; done
+# Nested bases (organisations under their branch, the rest under the
+# whole tree): two searches, the same directory.
+ldap_conf "$ldap_conf" "cache_file = $TEST_TMP/cache.ldap" \
+	"ldap_org_base = ou=organisations,$SLAPD_BASE"
+for o in $orgs; do same org "$o"; done
+# A base that holds no organisations: none are read, and every user's
+# home organisation is then missing.
+ldap_conf "$ldap_conf" "ldap_org_base = ou=projects,$SLAPD_BASE"
+octl --config "$ldap_conf" check >/dev/null 2>"$TEST_TMP/err" &&
+	fail "check passed without organisations"
+octl --config "$ldap_conf" org acme >"$TEST_TMP/b" 2>"$TEST_TMP/err" &&
+	fail "organisation acme found outside ldap_org_base"
+# An extra filter narrows a class: without oscar, globex's reference to
+# him dangles, and he is no user.
+ldap_conf "$ldap_conf" "ldap_user_filter = (!(uid=oscar))"
+octl --config "$ldap_conf" user oscar >"$TEST_TMP/b" 2>"$TEST_TMP/err" &&
+	fail "ldap_user_filter did not exclude oscar"
+grep -q '^user:' "$TEST_TMP/b" && fail "oscar shown despite the filter"
+grep -q 'uid=oscar' "$TEST_TMP/err" ||
+	{ cat "$TEST_TMP/err"; fail "no dangling reference to oscar reported"; }
+octl --config "$ldap_conf" user alice >"$TEST_TMP/b" 2>"$TEST_TMP/err"
+grep -q '^user: alice$' "$TEST_TMP/b" || fail "the filter excluded alice"
 
 # References spelt differently from the DNs they name: spaces after the
 # commas and upper case in the attribute types and values of the

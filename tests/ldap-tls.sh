@@ -44,6 +44,21 @@ fi
 expect_contains "wrong CA, ldaps" "$SLAPD_URI_TLS" "$(cat "$err")"
 expect_contains "wrong CA, ldaps" "TLS handshake" "$(cat "$err")"
 
+# libldap's own defaults (ldap.conf, LDAPTLS_* variables) cannot weaken
+# the check: with TLS_REQCERT never and the wrong CA as the default, the
+# configured CA still decides.
+ldap_conf "$conf" "ldap_ca_file = $TEST_TMP/tls/wrong-ca.pem"
+if env -u LDAPNOINIT LDAPTLS_REQCERT=never \
+	LDAPTLS_CACERT="$TEST_TMP/tls/wrong-ca.pem" \
+	"$ORGAUTHCTL" --config "$conf" check >"$out" 2>"$err"; then
+	fail "LDAPTLS_REQCERT=never in the environment disabled the check"
+fi
+ldap_conf "$conf"
+env -u LDAPNOINIT LDAPTLS_REQCERT=never \
+	LDAPTLS_CACERT="$TEST_TMP/tls/wrong-ca.pem" \
+	"$ORGAUTHCTL" --config "$conf" check >"$out" 2>"$err" ||
+	{ cat "$err"; fail "LDAPTLS_CACERT in the environment overrode ldap_ca_file"; }
+
 # Plain ldap:// without StartTLS: refused unless explicitly allowed.
 if loads "ldap_starttls = no"; then
 	fail "plain ldap:// accepted without ldap_allow_plaintext"

@@ -30,12 +30,14 @@ unshare -m true 2>/dev/null || skip "no mount namespaces here"
 T=$TEST_TMP
 cat >"$T/orgauth.conf" <<EOF
 cache_file = $T/cache
+directory_ldif = $top_srcdir/examples/directory.ldif
 mfa_dir = $T/mfa
 host_key_file = $T/host.key
 host_organisation = acme
 recovery_codes = 1
 EOF
-"$top_builddir/tests/pam_fixture" "$T/orgauth.conf" || broken "cache"
+octl --config "$T/orgauth.conf" sync >"$T/sync.out" 2>&1 ||
+	broken "sync: $(cat "$T/sync.out")"
 out=$(octl --config "$T/orgauth.conf" mfa enroll alice) ||
 	fail "mfa enroll alice: $out"
 key=$(printf '%s\n' "$out" | sed -n 's/^key: //p')

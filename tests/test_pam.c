@@ -2,9 +2,10 @@
  * pam_orgauth through the real libpam: pam_start_confdir() with service
  * files in a temporary folder, a scripted conversation, and codes computed
  * with liboath from the secret the module showed.  The sample
- * organisations come from tests/pam_fixture (acme requires MFA and owns
+ * organisations are examples/directory.ldif, synced by orgauthctl into a
+ * temporary cache (acme requires MFA and owns
  * the hosts here; walt of labelforce is acme workforce via project
- * apollo; globex requires nothing).
+ * apollo, wendy via dataset faces; globex requires nothing).
  *
  * Time is set per call through the test build's now= option
  * (tests/pam_orgauth_clock.so), so window edges and lockouts are exact;
@@ -31,7 +32,7 @@
 static int failures;
 static bool keep_service; /* concurrent logins share one service file */
 static char tmp[256], confdir[300], conf_path[300], mfa_dir[300];
-static char module[600], fixture[600], orgauthctl[600];
+static char module[600], ldif[600], orgauthctl[600];
 
 #define PERIOD 30
 /* A fixed clock: the start of a time step. */
@@ -181,6 +182,7 @@ write_conf(const char *extra)
 
 	snprintf(text, sizeof(text),
 		 "cache_file = %s/cache\n"
+		 "directory_ldif = %s\n"
 		 "mfa_dir = %s\n"
 		 "host_key_file = %s/host.key\n"
 		 "host_organisation = acme\n"
@@ -189,7 +191,7 @@ write_conf(const char *extra)
 		 "lockout_window = 600\n"
 		 "lockout_duration = 900\n"
 		 "%s",
-		 tmp, mfa_dir, tmp, extra);
+		 tmp, ldif, mfa_dir, tmp, extra);
 	write_file(conf_path, text);
 }
 
@@ -357,7 +359,9 @@ test_account(void)
 	CHECK_RC(account(&s, "gina", NULL), PAM_PERM_DENIED);
 	CHECK(has(&s, "Access denied"));
 	CHECK(has(&s, "acme"));
-	CHECK_RC(account(&s, "wendy", NULL), PAM_PERM_DENIED);
+	CHECK_RC(account(&s, "will", NULL), PAM_PERM_DENIED);
+	/* on an acme project, but globex is no Workforce organisation */
+	CHECK_RC(account(&s, "oscar", NULL), PAM_PERM_DENIED);
 	/* not in the directory: another module's business */
 	CHECK_RC(direct(&s, "nobody", ACCOUNT, T0, NULL), PAM_IGNORE);
 
@@ -373,9 +377,10 @@ test_account(void)
 	CHECK_RC(account(&s, "walt", NULL), PAM_SUCCESS);
 	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
-	write_conf("required_dataset = imgs\n");
-	CHECK_RC(account(&s, "carol", NULL), PAM_SUCCESS);
-	CHECK_RC(account(&s, "bob", NULL), PAM_PERM_DENIED);
+	write_conf("required_dataset = faces\n");
+	CHECK_RC(account(&s, "bob", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "wendy", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
 	/* a host of no organisation skips the check */
 	{
@@ -642,6 +647,27 @@ test_workforce_and_scope(void)
 	write_conf("mfa_grace_until = 2020-01-01\n");
 	CHECK_RC(auth(&s, "bob", T0, "000000", NULL), PAM_AUTH_ERR);
 	CHECK(has(&s, "otpauth://"));
+
+	/* walt enrols on the acme host and then needs his code ... */
+	write_conf("");
+	CHECK_RC(auth(&s, "walt", T0, "@otp+0", NULL), PAM_SUCCESS);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "000000", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+	/* ... everywhere: enrolled means covered, whatever the scope */
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "cache_file = %s/cache\nmfa_dir = %s\n"
+			 "host_key_file = %s/host.key\n"
+			 "host_organisation = labelforce\n"
+			 "mfa_scope = host\n",
+			 tmp, mfa_dir, tmp);
+		write_file(conf_path, text);
+		CHECK_RC(auth(&s, "walt", T0 + 2 * PERIOD, "@otp+0", NULL),
+			 PAM_SUCCESS);
+		CHECK(has(&s, "Verification code: "));
+	}
 	write_conf("");
 }
 
@@ -790,14 +816,15 @@ main(void)
 	snprintf(mfa_dir, sizeof(mfa_dir), "%s/mfa", tmp);
 	snprintf(module, sizeof(module), "%s/tests/.libs/pam_orgauth_clock.so",
 		 top_builddir);
-	snprintf(fixture, sizeof(fixture), "%s/tests/pam_fixture",
-		 top_builddir);
+	snprintf(ldif, sizeof(ldif), "%s/examples/directory.ldif",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".");
 	snprintf(orgauthctl, sizeof(orgauthctl), "%s/orgauthctl", top_builddir);
 	if (mkdir(confdir, 0700) < 0)
 		broken("mkdir");
 	write_conf("");
-	if (run_cmd("%s %s", fixture, conf_path) != 0)
-		broken("pam_fixture");
+	if (run_cmd("%s --config %s sync >/dev/null", orgauthctl, conf_path) !=
+	    0)
+		broken("orgauthctl sync of the sample directory");
 	if (oath_init() != OATH_OK)
 		broken("oath_init");
 
