@@ -54,6 +54,9 @@ expect_contains "status" "not locked" "$out"
 mfa enroll bob >/dev/null || fail "enroll bob"
 expect_eq "status lists both" 2 "$(mfa status | grep -c ': enrolled')"
 
+# --config after the command, as every command takes it.
+octl mfa status --config "$conf" alice >/dev/null ||
+	fail "--config after mfa status"
 mfa unlock alice >/dev/null || fail "unlock alice"
 mfa reset alice >/dev/null || fail "reset alice"
 [ ! -e "$rec" ] || fail "reset left the record"

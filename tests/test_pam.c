@@ -746,6 +746,8 @@ test_fail_closed(struct script *s)
 	CHECK_RC(direct(s, "alice", ACCOUNT, t, NULL), PAM_AUTHINFO_UNAVAIL);
 	CHECK(auth(s, "alice", t, "@otp+0", NULL) != PAM_SUCCESS);
 	CHECK(rename(other, path) == 0);
+	/* a conversation that gives no answer */
+	CHECK_RC(auth(s, "alice", t, NULL), PAM_AUTH_ERR);
 	/* the working case, to be sure the rest fails for its reason */
 	CHECK_RC(auth(s, "alice", t, "@otp+0", NULL), PAM_SUCCESS);
 
