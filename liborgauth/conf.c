@@ -94,7 +94,15 @@ static const struct key_def conf_keys[] = {
     BOOL("ldap_allow_plaintext", ldap_allow_plaintext),
     UINT("ldap_connect_timeout", ldap_connect_timeout, 1, 600),
     UINT("ldap_timeout", ldap_timeout, 1, 3600),
-    UINT("ldap_page_size", ldap_page_size, 1, 100000),
+    UINT("ldap_page_size", ldap_page_size, 0, 100000),
+    STR("ldap_user_base", ldap_user_base),
+    STR("ldap_org_base", ldap_org_base),
+    STR("ldap_project_base", ldap_project_base),
+    STR("ldap_dataset_base", ldap_dataset_base),
+    STR("ldap_user_filter", ldap_user_filter),
+    STR("ldap_org_filter", ldap_org_filter),
+    STR("ldap_project_filter", ldap_project_filter),
+    STR("ldap_dataset_filter", ldap_dataset_filter),
     MAP(user_class),
     MAP(user_name),
     MAP(uid_number),
@@ -272,7 +280,7 @@ parse_uint(const char *text, unsigned long *out)
 static int
 parse_date(const char *text, time_t *out)
 {
-	struct tm tm;
+	struct tm tm, check;
 	char *end;
 	time_t t;
 
@@ -284,8 +292,13 @@ parse_date(const char *text, time_t *out)
 	end = strptime(text, "%Y-%m-%d", &tm);
 	if (end == NULL || *end != '\0')
 		return -1;
+	check = tm;
 	t = timegm(&tm);
 	if (t == (time_t)-1)
+		return -1;
+	/* strptime takes 2024-02-31, which timegm makes March 2nd */
+	if (tm.tm_mday != check.tm_mday || tm.tm_mon != check.tm_mon ||
+	    tm.tm_year != check.tm_year)
 		return -1;
 	*out = t;
 	return 0;
@@ -443,10 +456,80 @@ parse_line(struct oa_conf *conf, char *line, unsigned char *seen,
 	set_value(conf, &conf_keys[i], value, pc);
 }
 
+enum { LINE_OK, LINE_EOF, LINE_TOO_LONG, LINE_NUL };
+
+/*
+ * Reads one line (without its newline) into buf.  A line too long for buf
+ * or holding a NUL byte is read to its end and refused as a whole: with
+ * fgets() a NUL would hide the newline and swallow the next line.
+ */
+static int
+read_line(FILE *fp, char *buf, size_t size)
+{
+	size_t len = 0;
+	bool too_long = false, nul = false;
+	int c;
+
+	c = getc(fp);
+	if (c == EOF)
+		return LINE_EOF;
+	for (; c != EOF && c != '\n'; c = getc(fp)) {
+		if (c == '\0')
+			nul = true;
+		if (len + 1 < size)
+			buf[len++] = (char)c;
+		else
+			too_long = true;
+	}
+	buf[len] = '\0';
+	if (too_long)
+		return LINE_TOO_LONG;
+	return nul ? LINE_NUL : LINE_OK;
+}
+
+/*
+ * A group name template may hold only the escapes of allowed (plus %%),
+ * and must hold those of needed: without them every organisation (or
+ * project) would map to one group name.
+ */
+static void
+check_template(const char *key, const char *tmpl, const char *allowed,
+	       const char *needed, struct parse_ctx *pc)
+{
+	const char *p;
+
+	for (p = tmpl; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '%')
+			continue;
+		if (*p == '\0' || strchr(allowed, *p) == NULL) {
+			problem(pc, "%s: '%s' holds an escape other than %s",
+				key, tmpl,
+				allowed[1] == 'r' ? "%o, %r and %%"
+						  : "%o, %n and %%");
+			return;
+		}
+	}
+	for (p = needed; *p != '\0'; p++) {
+		char esc[3] = {'%', *p, '\0'};
+
+		if (strstr(tmpl, esc) == NULL)
+			problem(pc, "%s: '%s' lacks %s", key, tmpl, esc);
+	}
+}
+
 static void
 check_consistency(const struct oa_conf *conf, struct parse_ctx *pc)
 {
 	pc->line = 0;
+	check_template("role_group_template", conf->role_group_template, "or",
+		       "or", pc);
+	check_template("project_group_template", conf->project_group_template,
+		       "on", "n", pc);
+	check_template("dataset_group_template", conf->dataset_group_template,
+		       "on", "n", pc);
 	if (conf->gid_min > conf->gid_max)
 		problem(pc, "gid_min %u is above gid_max %u", conf->gid_min,
 			conf->gid_max);
@@ -490,15 +573,19 @@ oa_conf_load(struct oa_conf *conf, const char *path, oa_conf_report_fn *report,
 		close(fd);
 		goto out;
 	}
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		pc.line++;
-		if (strchr(line, '\n') == NULL && !feof(fp)) {
-			int c;
+	for (;;) {
+		int rc = read_line(fp, line, sizeof(line));
 
+		if (rc == LINE_EOF)
+			break;
+		pc.line++;
+		if (rc == LINE_TOO_LONG) {
 			problem(&pc, "line longer than %d characters",
-				CONF_LINE_MAX - 2);
-			while ((c = fgetc(fp)) != EOF && c != '\n')
-				;
+				CONF_LINE_MAX - 1);
+			continue;
+		}
+		if (rc == LINE_NUL) {
+			problem(&pc, "line holds a NUL byte");
 			continue;
 		}
 		parse_line(conf, line, seen, &pc);

@@ -113,7 +113,16 @@ struct oa_conf {
 	bool ldap_allow_plaintext;
 	unsigned ldap_connect_timeout;
 	unsigned ldap_timeout;
-	unsigned ldap_page_size;
+	unsigned ldap_page_size; /* 0: no paged results */
+	/* per-class search bases (empty: ldap_base) and extra filters */
+	char ldap_user_base[OA_CONF_TEXT_LEN];
+	char ldap_org_base[OA_CONF_TEXT_LEN];
+	char ldap_project_base[OA_CONF_TEXT_LEN];
+	char ldap_dataset_base[OA_CONF_TEXT_LEN];
+	char ldap_user_filter[OA_CONF_TEXT_LEN];
+	char ldap_org_filter[OA_CONF_TEXT_LEN];
+	char ldap_project_filter[OA_CONF_TEXT_LEN];
+	char ldap_dataset_filter[OA_CONF_TEXT_LEN];
 
 	struct oa_conf_mapping map;
 };

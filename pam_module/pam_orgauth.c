@@ -387,6 +387,16 @@ verify_code(pam_handle_t *pamh, const struct oa_conf *conf,
 	return ret;
 }
 
+/*
+ * Enrolment at login.  XXX: PAM cannot tell a module whether the lines
+ * before it succeeded, so the module trusts the stack to have ended on a
+ * wrong password before reaching it (requisite, or Debian's pam_deny
+ * fallback, as the shipped profile does; see pam_orgauth(8)).  In a stack
+ * that runs it after a failed password, someone who knows only a user
+ * name could enrol an authenticator for a user who has none yet.
+ * XXX: no QR code: the module cannot know what the client's terminal can
+ * show; the URI and the base32 key are shown instead.
+ */
 static int
 enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
       struct oa_mfa_store *store, struct login *l)

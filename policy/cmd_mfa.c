@@ -22,10 +22,12 @@
 static void
 mfa_usage(FILE *out)
 {
-	fprintf(out, "usage: orgauthctl mfa status [USER]\n"
-		     "       orgauthctl mfa enroll [--replace] USER\n"
-		     "       orgauthctl mfa reset USER\n"
-		     "       orgauthctl mfa unlock USER\n");
+	fprintf(
+	    out,
+	    "usage: orgauthctl [--config FILE] mfa status [USER]\n"
+	    "       orgauthctl [--config FILE] mfa enroll [--replace] USER\n"
+	    "       orgauthctl [--config FILE] mfa reset USER\n"
+	    "       orgauthctl [--config FILE] mfa unlock USER\n");
 }
 
 static void
@@ -167,6 +169,7 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 	    {"replace", no_argument, NULL, 'r'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -176,18 +179,14 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 	bool replace = false;
 	int c, ret = OA_EXIT_USAGE;
 
-	if (argc < 2) {
-		mfa_usage(stderr);
-		return OA_EXIT_USAGE;
-	}
-	action = argv[1];
-	argc--;
-	argv++;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
+	/* Options anywhere after "mfa", as the other commands take them. */
+	while ((c = getopt_long(argc, argv, "c:h", options, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			replace = true;
+			break;
+		case 'c':
+			cli->config_path = optarg;
 			break;
 		case 'h':
 			mfa_usage(stdout);
@@ -197,6 +196,11 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 			return OA_EXIT_USAGE;
 		}
 	}
+	if (optind >= argc) {
+		mfa_usage(stderr);
+		return OA_EXIT_USAGE;
+	}
+	action = argv[optind++];
 	if (optind < argc)
 		user = argv[optind++];
 	if (optind < argc || (replace && strcmp(action, "enroll") != 0) ||

@@ -77,9 +77,10 @@ struct raw_entry {
 	/* users */
 	uint32_t uid, gid;
 	char *gecos, *home, *shell;
-	size_t n_homes;	 /* organisations listing this user */
-	size_t last_org; /* the last of them, orgs going in name order */
-	size_t home_org; /* the first of them */
+	size_t n_homes;	   /* organisations listing this user */
+	size_t last_org;   /* the last of them, orgs going in name order */
+	size_t home_org;   /* the first of them */
+	bool home_refused; /* listed by an organisation that was refused */
 	enum oa_org_role home_role;
 	/* organisations */
 	bool workforce, mfa_required;
@@ -990,10 +991,15 @@ kind_word(enum raw_kind kind)
 	return words[kind];
 }
 
+/* Where e is, said from entry from: "line 12" in the same file. */
 static const char *
-where(const struct raw_entry *e, char *buf, size_t size)
+where(const struct raw_entry *e, const struct raw_entry *from, char *buf,
+      size_t size)
 {
-	if (e->origin.source != NULL && e->origin.line > 0)
+	if (e->origin.source != NULL && e->origin.line > 0 &&
+	    e->origin.source == from->origin.source)
+		snprintf(buf, size, "line %u", e->origin.line);
+	else if (e->origin.source != NULL && e->origin.line > 0)
 		snprintf(buf, size, "%s:%u", e->origin.source, e->origin.line);
 	else if (e->origin.source != NULL)
 		snprintf(buf, size, "%s", e->origin.source);
@@ -1063,7 +1069,7 @@ index_keys(struct resolver *r)
 		if (k > 0 &&
 		    strcmp(b->entries[r->by_key[k - 1]].key, e->key) == 0) {
 			problem(r, e, "duplicate entry: the same DN is at %s",
-				where(&b->entries[r->by_key[k - 1]], at,
+				where(&b->entries[r->by_key[k - 1]], e, at,
 				      sizeof(at)));
 			e->rejected = true;
 			continue;
@@ -1090,7 +1096,8 @@ refuse_duplicates(struct resolver *r, size_t *idx, size_t n,
 		e = &r->b->entries[idx[i]];
 		if (first != NULL && same(first, e)) {
 			problem(r, e, "duplicate %s: also used by %s (%s)",
-				what, first->dn, where(first, at, sizeof(at)));
+				what, first->dn,
+				where(first, e, at, sizeof(at)));
 			e->rejected = true;
 			continue;
 		}
@@ -1152,6 +1159,20 @@ assign_homes(struct resolver *r, size_t *orgs, size_t n_orgs)
 	struct oa_dir_builder *b = r->b;
 	size_t i, j;
 
+	/* users of an organisation refused for a problem of its own lose
+	 * their home with it; that is not a second problem of theirs */
+	for (i = 0; i < b->n_entries; i++) {
+		struct raw_entry *o = &b->entries[i];
+		long t;
+
+		if (o->kind != RAW_ORG || !o->rejected)
+			continue;
+		for (j = 0; j < o->n_refs; j++) {
+			t = lookup(r, o->refs[j].key);
+			if (t >= 0 && b->entries[t].kind == RAW_USER)
+				b->entries[t].home_refused = true;
+		}
+	}
 	for (i = 0; i < n_orgs; i++) {
 		struct raw_entry *o = &b->entries[orgs[i]];
 
@@ -1194,7 +1215,9 @@ check_homes(struct resolver *r, size_t *users, size_t n_users)
 	for (i = 0; i < n_users; i++) {
 		struct raw_entry *u = &b->entries[users[i]];
 
-		if (u->n_homes == 0) {
+		if (u->n_homes == 0 && u->home_refused) {
+			u->rejected = true;
+		} else if (u->n_homes == 0) {
 			problem(r, u,
 				"user '%s' has no home organisation: no "
 				"organisation lists it as %s or %s",

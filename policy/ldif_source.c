@@ -6,34 +6,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <lber.h>
 #include <ldap.h>
 #include <ldif.h>
 
 #include "directory.h"
-
-/* libldap tells what is wrong with a base64 value through liblber's log
- * hook; keep the last message as the reason instead of letting it reach
- * stderr. */
-static char ldif_last_message[256];
-
-static void
-ldif_log_sink(const char *msg)
-{
-	size_t len;
-
-	snprintf(ldif_last_message, sizeof(ldif_last_message), "%s", msg);
-	len = strlen(ldif_last_message);
-	while (len > 0 && (ldif_last_message[len - 1] == '\n' ||
-			   ldif_last_message[len - 1] == '\r'))
-		ldif_last_message[--len] = '\0';
-}
 
 /* The lines a record buffer spans, counting folded ones. */
 static unsigned
@@ -168,6 +153,118 @@ out:
 	return ret;
 }
 
+static bool
+is_base64(const char *p, const char *end)
+{
+	size_t n = 0, pad = 0;
+
+	for (; p < end; p++) {
+		if (*p == ' ')
+			continue;
+		if (*p == '=') {
+			pad++;
+		} else if (pad > 0 || !((*p >= 'A' && *p <= 'Z') ||
+					(*p >= 'a' && *p <= 'z') ||
+					(*p >= '0' && *p <= '9') || *p == '+' ||
+					*p == '/')) {
+			return false;
+		}
+		n++;
+	}
+	return n % 4 == 0 && pad <= 2;
+}
+
+/*
+ * Says why libldap refused a record, and on which line: the first line
+ * that is not "attribute: value", "attribute:: base64" or a comment.
+ * buf is the record as read (folded); first is its first line's number.
+ */
+static void
+diagnose(const char *buf, unsigned first, unsigned *line, char *why,
+	 size_t size)
+{
+	const char *p = buf, *eol, *colon;
+	unsigned n = first;
+
+	*line = first;
+	snprintf(why, size, "invalid LDIF record");
+	while (*p != '\0') {
+		const char *start = p;
+		unsigned at = n;
+		char logical[4096];
+		size_t len = 0;
+
+		/* one logical line: the physical one and its folded ones */
+		for (;;) {
+			eol = strchr(p, '\n');
+			if (eol == NULL)
+				eol = p + strlen(p);
+			while (p < eol && len + 1 < sizeof(logical)) {
+				if (*p != '\r')
+					logical[len++] = *p;
+				p++;
+			}
+			p = *eol == '\n' ? eol + 1 : eol;
+			n++;
+			if (*p != ' ')
+				break;
+			p++;
+		}
+		logical[len] = '\0';
+		if (logical[0] == '#' || start == p)
+			continue;
+		colon = strchr(logical, ':');
+		if (colon == NULL || colon == logical) {
+			*line = at;
+			snprintf(why, size,
+				 "invalid LDIF line: expected \"attribute: "
+				 "value\"");
+			return;
+		}
+		if (colon[1] == ':' && !is_base64(colon + 2, logical + len)) {
+			*line = at;
+			snprintf(why, size, "invalid base64 value of %.*s",
+				 (int)(colon - logical), logical);
+			return;
+		}
+	}
+}
+
+/*
+ * libldap's record parser prints its complaints on stderr itself (a bare
+ * fprintf, no hook to catch it); we report each problem ourselves with
+ * the file and line, so its copy goes to /dev/null meanwhile.
+ */
+static int
+quiet_stderr(void)
+{
+	int saved, null;
+
+	fflush(stderr);
+	saved = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (saved < 0)
+		return -1;
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null < 0 || dup2(null, STDERR_FILENO) < 0) {
+		if (null >= 0)
+			close(null);
+		close(saved);
+		return -1;
+	}
+	close(null);
+	return saved;
+}
+
+static void
+restore_stderr(int saved)
+{
+	if (saved < 0)
+		return;
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+}
+
 /* Parses one record read by ldif_read_record(); buf is consumed. */
 static int
 parse_record(struct oa_directory *dir, const struct oa_conf *conf,
@@ -176,7 +273,8 @@ parse_record(struct oa_directory *dir, const struct oa_conf *conf,
 {
 	struct berval bv;
 	LDIFRecord lr;
-	int rc, ret;
+	char *copy;
+	int rc, ret, saved;
 
 	if (has_url_value(buf)) {
 		oa_dir_report(dir, report, ctx, origin, NULL,
@@ -186,19 +284,26 @@ parse_record(struct oa_directory *dir, const struct oa_conf *conf,
 	}
 	if (only_version(buf))
 		return 0;
+	copy = strdup(buf);
+	if (copy == NULL)
+		return -1;
 	memset(&lr, 0, sizeof(lr));
 	bv.bv_val = buf;
 	bv.bv_len = strlen(buf);
-	ldif_last_message[0] = '\0';
+	saved = quiet_stderr();
 	rc = ldap_parse_ldif_record(&bv, origin->line, &lr, "orgauth",
 				    LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS);
+	restore_stderr(saved);
 	if (rc != LDAP_SUCCESS) {
-		oa_dir_report(dir, report, ctx, origin, NULL,
-			      "invalid LDIF record%s%s",
-			      ldif_last_message[0] != '\0' ? ": " : "",
-			      ldif_last_message);
+		struct oa_origin at = *origin;
+		char why[256];
+
+		diagnose(copy, origin->line, &at.line, why, sizeof(why));
+		oa_dir_report(dir, report, ctx, &at, NULL, "%s", why);
+		free(copy);
 		return 0;
 	}
+	free(copy);
 	if (lr.lr_dn.bv_val == NULL || lr.lr_dn.bv_len == 0) {
 		/* the root DSE is no entry of ours either */
 		oa_dir_report(dir, report, ctx, origin, NULL,
@@ -220,14 +325,12 @@ oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 		 const char *path, oa_dir_report_fn *report, void *ctx)
 {
 	struct oa_origin origin = {path, 0};
-	BER_LOG_PRINT_FN old_print = NULL;
-	int old_debug = 0, quiet = 0, rc, ret = -1;
+	int rc, ret = -1;
 	unsigned long lineno = 0, before;
 	char *buf = NULL;
 	int buflen = 0;
 	LDIFFP *fp = NULL;
 	struct stat st;
-	bool hooked = false;
 
 	if (stat(path, &st) < 0) {
 		oa_dir_report(dir, report, ctx, &origin, NULL,
@@ -244,17 +347,6 @@ oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 		oa_dir_report(dir, report, ctx, &origin, NULL,
 			      "cannot open: %s", strerror(errno));
 		return -1;
-	}
-	/* libldap prints LDIF syntax errors on stderr at its default debug
-	 * level; we report them ourselves, with the file and line. */
-	if (ber_get_option(NULL, LBER_OPT_LOG_PRINT_FN, &old_print) ==
-		LBER_OPT_SUCCESS &&
-	    ldap_get_option(NULL, LDAP_OPT_DEBUG_LEVEL, &old_debug) ==
-		LDAP_OPT_SUCCESS) {
-		ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN,
-			       (void *)ldif_log_sink);
-		ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &quiet);
-		hooked = true;
 	}
 	for (;;) {
 		unsigned n;
@@ -290,10 +382,6 @@ oa_dir_load_ldif(struct oa_directory *dir, const struct oa_conf *conf,
 done:
 	ret = 0;
 out:
-	if (hooked) {
-		ber_set_option(NULL, LBER_OPT_LOG_PRINT_FN, (void *)old_print);
-		ldap_set_option(NULL, LDAP_OPT_DEBUG_LEVEL, &old_debug);
-	}
 	ldif_close(fp);
 	ber_memfree(buf);
 	return ret;

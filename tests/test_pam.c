@@ -2,9 +2,10 @@
  * pam_orgauth through the real libpam: pam_start_confdir() with service
  * files in a temporary folder, a scripted conversation, and codes computed
  * with liboath from the secret the module showed.  The sample
- * organisations come from tests/pam_fixture (acme requires MFA and owns
+ * organisations are examples/directory.ldif, synced by orgauthctl into a
+ * temporary cache (acme requires MFA and owns
  * the hosts here; walt of labelforce is acme workforce via project
- * apollo; globex requires nothing).
+ * apollo, wendy via dataset faces; globex requires nothing).
  *
  * Time is set per call through the test build's now= option
  * (tests/pam_orgauth_clock.so), so window edges and lockouts are exact;
@@ -31,7 +32,7 @@
 static int failures;
 static bool keep_service; /* concurrent logins share one service file */
 static char tmp[256], confdir[300], conf_path[300], mfa_dir[300];
-static char module[600], fixture[600], orgauthctl[600];
+static char module[600], ldif[600], orgauthctl[600];
 
 #define PERIOD 30
 /* A fixed clock: the start of a time step. */
@@ -109,11 +110,20 @@ totp(const unsigned char *secret, size_t len, long long step, char *out)
 		broken("oath_totp_generate");
 }
 
+/* "@otp+N": the TOTP of N steps from now; "@hotpN": the HOTP of counter N */
 static char *
 answer(struct script *s, const char *a)
 {
 	char code[16];
 
+	if (strncmp(a, "@hotp", 5) == 0) {
+		if (oath_hotp_generate((const char *)s->secret, s->secret_len,
+				       (uint64_t)atoi(a + 5), 6, false,
+				       OATH_HOTP_DYNAMIC_TRUNCATION,
+				       code) != OATH_OK)
+			broken("oath_hotp_generate");
+		return strdup(code);
+	}
 	if (strncmp(a, "@otp", 4) != 0)
 		return strdup(a);
 	totp(s->secret, s->secret_len, STEP(s->now) + atoi(a + 4), code);
@@ -172,6 +182,7 @@ write_conf(const char *extra)
 
 	snprintf(text, sizeof(text),
 		 "cache_file = %s/cache\n"
+		 "directory_ldif = %s\n"
 		 "mfa_dir = %s\n"
 		 "host_key_file = %s/host.key\n"
 		 "host_organisation = acme\n"
@@ -180,7 +191,7 @@ write_conf(const char *extra)
 		 "lockout_window = 600\n"
 		 "lockout_duration = 900\n"
 		 "%s",
-		 tmp, mfa_dir, tmp, extra);
+		 tmp, ldif, mfa_dir, tmp, extra);
 	write_file(conf_path, text);
 }
 
@@ -348,7 +359,9 @@ test_account(void)
 	CHECK_RC(account(&s, "gina", NULL), PAM_PERM_DENIED);
 	CHECK(has(&s, "Access denied"));
 	CHECK(has(&s, "acme"));
-	CHECK_RC(account(&s, "wendy", NULL), PAM_PERM_DENIED);
+	CHECK_RC(account(&s, "will", NULL), PAM_PERM_DENIED);
+	/* on an acme project, but globex is no Workforce organisation */
+	CHECK_RC(account(&s, "oscar", NULL), PAM_PERM_DENIED);
 	/* not in the directory: another module's business */
 	CHECK_RC(direct(&s, "nobody", ACCOUNT, T0, NULL), PAM_IGNORE);
 
@@ -364,9 +377,10 @@ test_account(void)
 	CHECK_RC(account(&s, "walt", NULL), PAM_SUCCESS);
 	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
-	write_conf("required_dataset = imgs\n");
-	CHECK_RC(account(&s, "carol", NULL), PAM_SUCCESS);
-	CHECK_RC(account(&s, "bob", NULL), PAM_PERM_DENIED);
+	write_conf("required_dataset = faces\n");
+	CHECK_RC(account(&s, "bob", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "wendy", NULL), PAM_SUCCESS);
+	CHECK_RC(account(&s, "carol", NULL), PAM_PERM_DENIED);
 
 	/* a host of no organisation skips the check */
 	{
@@ -542,13 +556,13 @@ test_recovery(struct script *s, char recovery[2][16])
 		      orgauthctl, conf_path) == 0);
 }
 
-/* Two logins submit one code at the same moment: exactly one gets in. */
+/* Logins submit one code at the same moment: exactly one gets in. */
 static void
 test_concurrent(struct script *s)
 {
 	time_t t = T0 + 500 * PERIOD;
 	int fds[2], ok = 0, i, st;
-	pid_t pid[2];
+	pid_t pid[4];
 	char c;
 
 	for (int round = 0; round < 3; round++) {
@@ -557,7 +571,7 @@ test_concurrent(struct script *s)
 		keep_service = true;
 		if (pipe(fds) < 0)
 			broken("pipe");
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < 4; i++) {
 			pid[i] = fork();
 			if (pid[i] < 0)
 				broken("fork");
@@ -572,7 +586,7 @@ test_concurrent(struct script *s)
 		close(fds[0]);
 		close(fds[1]);
 		ok = 0;
-		for (i = 0; i < 2; i++) {
+		for (i = 0; i < 4; i++) {
 			if (waitpid(pid[i], &st, 0) < 0 || !WIFEXITED(st))
 				broken("child");
 			if (WEXITSTATUS(st) == PAM_SUCCESS)
@@ -582,6 +596,9 @@ test_concurrent(struct script *s)
 		}
 		CHECK(ok == 1);
 		keep_service = false;
+		/* three replays make a lockout (lockout_failures = 3) */
+		run_cmd("%s --config %s mfa unlock alice >/dev/null",
+			orgauthctl, conf_path);
 	}
 	run_cmd("%s --config %s mfa unlock alice >/dev/null", orgauthctl,
 		conf_path);
@@ -633,6 +650,49 @@ test_workforce_and_scope(void)
 	write_conf("mfa_grace_until = 2020-01-01\n");
 	CHECK_RC(auth(&s, "bob", T0, "000000", NULL), PAM_AUTH_ERR);
 	CHECK(has(&s, "otpauth://"));
+
+	/* walt enrols on the acme host and then needs his code ... */
+	write_conf("");
+	CHECK_RC(auth(&s, "walt", T0, "@otp+0", NULL), PAM_SUCCESS);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "000000", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "walt", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+	/* ... everywhere: enrolled means covered, whatever the scope */
+	{
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "cache_file = %s/cache\nmfa_dir = %s\n"
+			 "host_key_file = %s/host.key\n"
+			 "host_organisation = labelforce\n"
+			 "mfa_scope = host\n",
+			 tmp, mfa_dir, tmp);
+		write_file(conf_path, text);
+		CHECK_RC(auth(&s, "walt", T0 + 2 * PERIOD, "@otp+0", NULL),
+			 PAM_SUCCESS);
+		CHECK(has(&s, "Verification code: "));
+	}
+	write_conf("");
+}
+
+/* HOTP: counters instead of time steps, each used once. */
+static void
+test_hotp(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	write_conf("otp_type = hotp\notp_window = 2\n");
+	CHECK_RC(auth(&s, "carol", T0, "@hotp0", NULL), PAM_SUCCESS);
+	CHECK(has(&s, "otpauth://hotp/orgauth:carol?secret="));
+	CHECK(has(&s, "&counter=0"));
+	CHECK_RC(auth(&s, "carol", T0, "@hotp0", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp1", NULL), PAM_SUCCESS);
+	/* a skipped counter inside the look-ahead, then the older one */
+	CHECK_RC(auth(&s, "carol", T0, "@hotp3", NULL), PAM_SUCCESS);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp2", NULL), PAM_AUTH_ERR);
+	/* beyond the look-ahead (next is 4, window 2) */
+	CHECK_RC(auth(&s, "carol", T0, "@hotp7", NULL), PAM_AUTH_ERR);
+	CHECK_RC(auth(&s, "carol", T0, "@hotp4", NULL), PAM_SUCCESS);
 	write_conf("");
 }
 
@@ -689,6 +749,8 @@ test_fail_closed(struct script *s)
 	CHECK_RC(direct(s, "alice", ACCOUNT, t, NULL), PAM_AUTHINFO_UNAVAIL);
 	CHECK(auth(s, "alice", t, "@otp+0", NULL) != PAM_SUCCESS);
 	CHECK(rename(other, path) == 0);
+	/* a conversation that gives no answer */
+	CHECK_RC(auth(s, "alice", t, NULL), PAM_AUTH_ERR);
 	/* the working case, to be sure the rest fails for its reason */
 	CHECK_RC(auth(s, "alice", t, "@otp+0", NULL), PAM_SUCCESS);
 
@@ -759,14 +821,15 @@ main(void)
 	snprintf(mfa_dir, sizeof(mfa_dir), "%s/mfa", tmp);
 	snprintf(module, sizeof(module), "%s/tests/.libs/pam_orgauth_clock.so",
 		 top_builddir);
-	snprintf(fixture, sizeof(fixture), "%s/tests/pam_fixture",
-		 top_builddir);
+	snprintf(ldif, sizeof(ldif), "%s/examples/directory.ldif",
+		 getenv("top_srcdir") ? getenv("top_srcdir") : ".");
 	snprintf(orgauthctl, sizeof(orgauthctl), "%s/orgauthctl", top_builddir);
 	if (mkdir(confdir, 0700) < 0)
 		broken("mkdir");
 	write_conf("");
-	if (run_cmd("%s %s", fixture, conf_path) != 0)
-		broken("pam_fixture");
+	if (run_cmd("%s --config %s sync >/dev/null", orgauthctl, conf_path) !=
+	    0)
+		broken("orgauthctl sync of the sample directory");
 	if (oath_init() != OATH_OK)
 		broken("oath_init");
 
@@ -778,6 +841,7 @@ main(void)
 	test_recovery(&s, recovery);
 	test_concurrent(&s);
 	test_workforce_and_scope();
+	test_hotp();
 	test_stacks();
 	test_fail_closed(&s);
 
