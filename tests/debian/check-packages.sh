@@ -6,9 +6,9 @@
 # units, the conffiles and the state folder modes; then runs lintian and
 # fails on any error.
 #
-# Nothing is installed on this machine (no dpkg -i).  The profile is tried
-# with the real pam-auth-update only inside a private mount namespace, on
-# copies of /etc/pam.d, /var/lib/pam and the debconf database.
+# Nothing is installed on this machine (no dpkg -i).  The maintainer
+# scripts and the profile run for real only inside a private mount
+# namespace, on throw-away copies of everything they could write.
 #
 # Not part of `make check`: dpkg-buildpackage runs configure and make
 # itself.  tests/run-all runs it after the three test legs.
@@ -279,60 +279,155 @@ for s in "$work"/ctl/*/preinst "$work"/ctl/*/postinst "$work"/ctl/*/prerm \
 	fi
 done
 
-# --- the profile with the real pam-auth-update, in a private namespace
-# over copies of everything it writes.
-try_profile()
+# --- the maintainer scripts and the profile, run for real with the real
+# pam-auth-update and deb-systemd-helper, in a private mount namespace
+# where everything they could write is a throw-away copy: /var/lib and
+# /etc/systemd/system are empty tmpfs, /etc/pam.d, /etc/nsswitch.conf,
+# /usr/share/pam-configs and the debconf database are bind-mounted copies.
+try_scripts()
 {
-	prof="$work/x/libpam-orgauth/usr/share/pam-configs/orgauth"
-	if [ ! -f "$prof" ]; then
-		return 0
-	fi
 	if [ "$(id -u)" != 0 ] || ! command -v unshare >/dev/null 2>&1 ||
 		! command -v pam-auth-update >/dev/null 2>&1 ||
 		! unshare -m --propagation private true 2>/dev/null; then
-		echo "check-packages: skipped: pam-auth-update run (needs root and unshare)"
+		echo "check-packages: skipped: maintainer scripts run (needs root and unshare)"
 		return 0
 	fi
-	mkdir -p "$work/pam"
-	cp -a /etc/pam.d "$work/pam/pam.d"
-	cp -a /var/lib/pam "$work/pam/state"
-	cp -a /var/cache/debconf "$work/pam/debconf"
-	cp -a /usr/share/pam-configs "$work/pam/configs"
-	cp "$prof" "$work/pam/configs/orgauth"
-	cat >"$work/pam/run" <<'EOF'
+	w="$work/ns"
+	mkdir -p "$w"
+	cp -a /etc/pam.d "$w/pam.d"
+	cp -a /var/lib/pam "$w/pam-state"
+	cp -a /var/cache/debconf "$w/debconf"
+	cp -a /usr/share/pam-configs "$w/configs"
+	cp /etc/nsswitch.conf "$w/nsswitch.conf"
+	cp /var/lib/dpkg/info/libpam-runtime.templates "$w/templates"
+	cp "$work/x/libpam-orgauth/usr/share/pam-configs/orgauth" "$w/configs/"
+	mkdir "$w/units"
+	cp "$work"/x/orgauth/lib/systemd/system/* "$w/units/"
+	cat >"$w/run" <<'RUN'
 set -eu
 w=$1
+ctl=$2
+[ -d "$w" ] && [ -d "$ctl" ] || exit 99
 mount --bind "$w/pam.d" /etc/pam.d
-mount --bind "$w/state" /var/lib/pam
 mount --bind "$w/debconf" /var/cache/debconf
 mount --bind "$w/configs" /usr/share/pam-configs
+mount --bind "$w/nsswitch.conf" /etc/nsswitch.conf
+mount -t tmpfs tmpfs /etc/systemd/system
+mount -t tmpfs tmpfs /var/lib
+# Only the packaged units, as deb-systemd-helper would find them.
+mount -t tmpfs tmpfs /lib/systemd/system
+cp "$w"/units/* /lib/systemd/system/
+mkdir -p /var/lib/dpkg/info
+: >/var/lib/dpkg/statoverride
+cp "$w/templates" /var/lib/dpkg/info/libpam-runtime.templates
+cp -a "$w/pam-state" /var/lib/pam
 export DEBIAN_FRONTEND=noninteractive
-pam-auth-update --package
-cat /etc/pam.d/common-auth /etc/pam.d/common-account >"$w/after-install"
-pam-auth-update --enable orgauth
+# As dpkg would have unpacked them, but with modes gone wrong.
+mkdir -p /var/lib/orgauth/mfa
+chmod 0777 /var/lib/orgauth /var/lib/orgauth/mfa
+
+DPKG_MAINTSCRIPT_PACKAGE=orgauth sh "$ctl/orgauth/postinst" configure "" \
+	>"$w/orgauth.out" 2>&1
+stat -c '%a %U:%G' /var/lib/orgauth /var/lib/orgauth/mfa >"$w/modes"
+find /etc/systemd/system -name 'orgauth*' >"$w/enabled-units"
+# An upgrade with a cache rebuilds it; a failing rebuild (here: no
+# orgauthctl on PATH) is reported and does not fail the script.
+: >/var/lib/orgauth/cache
+DPKG_MAINTSCRIPT_PACKAGE=orgauth PATH=/usr/bin:/bin \
+	sh "$ctl/orgauth/postinst" configure 0.0.1-1 >"$w/upgrade.out" 2>&1
+
+DPKG_MAINTSCRIPT_PACKAGE=libnss-orgauth \
+	sh "$ctl/libnss-orgauth/postinst" configure "" >"$w/nss.out" 2>&1
+DPKG_MAINTSCRIPT_PACKAGE=libpam-orgauth \
+	sh "$ctl/libpam-orgauth/postinst" configure "" >"$w/pam.out" 2>&1
+cat /etc/pam.d/common-* >"$w/after-install"
+pam-auth-update --enable orgauth >/dev/null 2>&1
 cp /etc/pam.d/common-auth "$w/enabled-auth"
 cp /etc/pam.d/common-account "$w/enabled-account"
-pam-auth-update --package --remove orgauth
+DPKG_MAINTSCRIPT_PACKAGE=libpam-orgauth \
+	sh "$ctl/libpam-orgauth/prerm" upgrade 0.1.0-2 >/dev/null 2>&1
+DPKG_MAINTSCRIPT_PACKAGE=libpam-orgauth \
+	sh "$ctl/libpam-orgauth/postinst" configure 0.1.0-1 >/dev/null 2>&1
+cat /etc/pam.d/common-* >"$w/after-upgrade"
+DPKG_MAINTSCRIPT_PACKAGE=libpam-orgauth \
+	sh "$ctl/libpam-orgauth/prerm" remove >/dev/null 2>&1
 cat /etc/pam.d/common-* >"$w/after-remove"
-EOF
-	if ! unshare -m --propagation private sh "$work/pam/run" "$work/pam" \
-		>"$work/pam/log" 2>&1; then
-		cat "$work/pam/log" >&2
-		fail "pam-auth-update run"
+DPKG_MAINTSCRIPT_PACKAGE=orgauth sh "$ctl/orgauth/postrm" purge >/dev/null 2>&1
+if [ ! -e /var/lib/orgauth ]; then
+	echo gone >"$w/purged"
+fi
+RUN
+	if ! unshare -m --propagation private sh "$w/run" "$w" "$work/ctl" \
+		>"$w/log" 2>&1; then
+		cat "$w/log" >&2
+		fail "maintainer scripts run"
 		return 0
 	fi
-	if grep -q pam_orgauth "$work/pam/after-install"; then
-		fail "profile enabled by 'pam-auth-update --package' alone"
+
+	if [ "$(cat "$w/modes")" = "$(printf '755 root:root\n700 root:root')" ]; then
+		ok "orgauth.postinst: /var/lib/orgauth 0755, mfa/ 0700, root:root"
 	else
-		ok "profile stays off after 'pam-auth-update --package'"
+		fail "orgauth.postinst left modes: $(cat "$w/modes")"
 	fi
-	grep -q pam_orgauth "$work/pam/after-remove" &&
-		fail "profile still in /etc/pam.d/common-* after --remove"
+	if [ -s "$w/enabled-units" ]; then
+		fail "orgauth.postinst enabled: $(cat "$w/enabled-units")"
+	else
+		ok "orgauth.postinst: the timer stays disabled"
+	fi
+	if grep -q 'error' "$w/orgauth.out" "$w/log"; then
+		fail "orgauth.postinst: $(cat "$w/orgauth.out" "$w/log")"
+	fi
+	if grep -q 'systemctl enable --now orgauth-sync.timer' "$w/orgauth.out"; then
+		ok "orgauth.postinst: tells how to enable the timer"
+	else
+		fail "orgauth.postinst: no word about the timer"
+	fi
+	if grep -q "orgauthctl sync' failed" "$w/upgrade.out"; then
+		ok "orgauth.postinst upgrade: a failed cache rebuild is reported, not fatal"
+	else
+		fail "orgauth.postinst upgrade: $(cat "$w/upgrade.out")"
+	fi
+	if cmp -s /etc/nsswitch.conf "$w/nsswitch.conf" &&
+		grep -q 'passwd: files orgauth' "$w/nss.out"; then
+		ok "libnss-orgauth.postinst: nsswitch.conf untouched, lines to add shown"
+	else
+		fail "libnss-orgauth.postinst: nsswitch.conf changed or no hint shown"
+	fi
+	if grep -q 'pam-auth-update --enable orgauth' "$w/pam.out" &&
+		grep -q 'KbdInteractiveAuthentication yes' "$w/pam.out"; then
+		ok "libpam-orgauth.postinst: tells how to enable PAM and sshd"
+	else
+		fail "libpam-orgauth.postinst: no hint shown"
+	fi
+	if grep -q pam_orgauth "$w/after-install"; then
+		fail "libpam-orgauth.postinst enabled the profile"
+	else
+		ok "libpam-orgauth.postinst: profile registered, not enabled"
+	fi
+	if grep -q pam_orgauth "$w/after-upgrade"; then
+		ok "libpam-orgauth: an enabled profile stays enabled across an upgrade"
+	else
+		fail "libpam-orgauth: upgrade disabled the profile"
+	fi
+	if grep -q pam_orgauth "$w/after-remove"; then
+		fail "libpam-orgauth.prerm remove left pam_orgauth in /etc/pam.d/common-*"
+	else
+		ok "libpam-orgauth.prerm remove: pam_orgauth out of /etc/pam.d/common-*"
+	fi
+	if [ -f "$w/purged" ]; then
+		ok "orgauth.postrm purge: /var/lib/orgauth removed"
+	else
+		fail "orgauth.postrm purge left /var/lib/orgauth"
+	fi
+
 	# Once enabled, a successful pam_unix must not jump over pam_orgauth:
 	# its success=N lands on a rule at or before pam_orgauth's, which is
 	# required or requisite (optional or sufficient could be skipped).
 	for t in auth account; do
-		grep -q pam_orgauth "$work/pam/enabled-$t" || continue
+		if ! grep -q pam_orgauth "$w/enabled-$t"; then
+			fail "enabled profile: no pam_orgauth in common-$t"
+			continue
+		fi
 		if awk -v t="$t" '
 			$1 == t { n++ }
 			$1 == t && /pam_unix\.so/ {
@@ -353,14 +448,14 @@ EOF
 					print "pam_orgauth is " ctl
 					exit 1
 				}
-			}' "$work/pam/enabled-$t" >"$work/pam/why"; then
+			}' "$w/enabled-$t" >"$w/why"; then
 			ok "enabled profile: pam_orgauth in common-$t after pam_unix, not skippable"
 		else
-			fail "enabled profile, $t: $(cat "$work/pam/why")"
+			fail "enabled profile, $t: $(cat "$w/why")"
 		fi
 	done
 }
-try_profile
+try_scripts
 
 # --- lintian: errors fail, the rest is shown.
 echo "check-packages: lintian"
