@@ -184,7 +184,10 @@ slapd_start() {
 		add_cleanup slapd_stop
 		_i=0
 		while [ $_i -lt 100 ]; do
-			slapd_answers && return 0
+			if slapd_answers; then
+				slapd_loopback_only
+				return 0
+			fi
 			kill -0 "$SLAPD_PID" 2>/dev/null || break
 			sleep 0.1
 			_i=$((_i + 1))
@@ -196,6 +199,18 @@ slapd_start() {
 			broken "slapd did not start"
 		}
 	done
+}
+
+# slapd_loopback_only: every socket slapd listens on is one of ours.
+slapd_loopback_only() {
+	ss -Hltnup | grep "pid=$SLAPD_PID," | awk '{ print $5 }' |
+		sort >"$SLAPD_DIR/listening"
+	printf '%s\n' "127.0.0.1:$SLAPD_PORT" "127.0.0.1:$SLAPD_TLS_PORT" |
+		sort >"$SLAPD_DIR/expected"
+	cmp -s "$SLAPD_DIR/listening" "$SLAPD_DIR/expected" || {
+		cat "$SLAPD_DIR/listening" >&2
+		broken "slapd listens on more than 127.0.0.1:$SLAPD_PORT and :$SLAPD_TLS_PORT"
+	}
 }
 
 slapd_stop() {
