@@ -250,10 +250,13 @@ for f in orgauth-schema.ldif directory.ldif orgauth.conf; do
 	fi
 done
 
-# Every man page of doc/ is in exactly one package, compressed.
-# XXX: transitional: until doc/ has man pages this checks nothing.
-ls "$top"/doc/*.[1-8] >/dev/null 2>&1 ||
-	echo "check-packages: not landed yet: man pages in doc/"
+# The man pages where they belong, and every man page of doc/ in exactly
+# one package, compressed.
+for m in orgauth/man8/orgauthctl.8 orgauth/man5/orgauth.conf.5 \
+	libpam-orgauth/man8/pam_orgauth.8; do
+	[ -f "$work/x/${m%%/*}/usr/share/man/${m#*/}.gz" ] ||
+		fail "${m%%/*}: man page ${m##*/} missing"
+done
 for m in "$top"/doc/*.[1-8]; do
 	[ -f "$m" ] || continue
 	n=$(basename "$m")
