@@ -300,6 +300,20 @@ has_control(const char *s)
 	return false;
 }
 
+static bool
+has_control_bytes(const struct berval *bv)
+{
+	size_t i;
+
+	for (i = 0; i < bv->bv_len; i++) {
+		unsigned char c = (unsigned char)bv->bv_val[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 /* Appends len bytes to a growing string; -1 on memory exhaustion. */
 struct strbuf {
 	char *s;
@@ -420,7 +434,7 @@ parse_dn(const char *text, size_t len, char **display, char **key)
 	LDAPDN ldn = NULL;
 	struct strbuf sb = {NULL, 0, 0};
 	char *shown = NULL;
-	size_t i;
+	size_t i, j;
 	int ret = 1;
 
 	if (len == 0 || strlen(text) != len ||
@@ -429,6 +443,16 @@ parse_dn(const char *text, size_t len, char **display, char **key)
 	if (ldap_str2dn(text, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
 	    ldn == NULL)
 		goto out;
+	/* libldap renders a control character as it is: a DN with one
+	 * could forge lines of output and of messages */
+	for (i = 0; ldn[i] != NULL; i++) {
+		for (j = 0; ldn[i][j] != NULL; j++) {
+			if (has_control_bytes(&ldn[i][j]->la_attr) ||
+			    ((ldn[i][j]->la_flags & LDAP_AVA_BINARY) == 0 &&
+			     has_control_bytes(&ldn[i][j]->la_value)))
+				goto out;
+		}
+	}
 	ret = -1;
 	if (ldap_dn2str(ldn, &shown, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		goto out;
