@@ -75,4 +75,6 @@ kill -0 "$pid" 2>/dev/null && fail "sshd $pid still runs"
 ss -Htln "sport = :$SSHH_PORT" | grep -q . && fail "port still listened on"
 after=$(sshh_host_state)
 expect_eq "the machine's login configuration" "$before" "$after"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0

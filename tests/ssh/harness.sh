@@ -367,3 +367,10 @@ sshh_wrong_code() {
 	last=${good#"${good%?}"}
 	printf '%s%s\n' "${good%?}" $(((last + 1) % 10))
 }
+
+# sshh_sanitizer_reports: prints what AddressSanitizer or UBSan reported in
+# sshd's log (sshd and its children run our modules); nothing when clean.
+sshh_sanitizer_reports() {
+	grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+		"$SSHH_DIR/sshd.log" 2>/dev/null || :
+}
