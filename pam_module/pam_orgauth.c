@@ -405,7 +405,7 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 	struct oa_mfa_codes codes = {0, NULL};
 	enum oa_mfa_error err;
 	char *msg = NULL, *code = NULL;
-	char key[64];
+	char key[64] = "";
 	uint64_t step;
 	size_t len;
 	unsigned i;
@@ -481,13 +481,15 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 		for (i = 0; i < codes.n && len < MSG_MAX; i++)
 			len += (size_t)snprintf(msg + len, MSG_MAX - len,
 						"  %s\n", codes.code[i]);
-		tell(pamh, PAM_TEXT_INFO, "%s", msg);
+		/* Straight from the wiped buffer: tell() would copy it. */
+		(void)converse(pamh, PAM_TEXT_INFO, msg, NULL);
 	} else {
 		tell(pamh, PAM_TEXT_INFO, "MFA is set up.");
 	}
 	log_decision(l, LOG_NOTICE, "success", "enrolled", NULL);
 	ret = PAM_SUCCESS;
 out:
+	sodium_memzero(key, sizeof(key));
 	drop_answer(code);
 	oa_mfa_codes_free(&codes);
 	sodium_free(msg);
@@ -654,7 +656,7 @@ on_entity(const struct oa_conf *conf, const struct oa_cache_map *map,
 	for (i = 0; i < n; i++) {
 		if (!oa_cache_user_group(map, user, i, &g))
 			continue;
-		if (g.kind == kind && g.entity != NULL &&
+		if (g.kind == kind && g.entity != NULL && g.org != NULL &&
 		    strcmp(g.entity, name) == 0 &&
 		    strcmp(g.org, conf->host_organisation) == 0)
 			return true;

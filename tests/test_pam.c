@@ -30,7 +30,8 @@
 #include <security/pam_appl.h>
 
 static int failures;
-static bool keep_service; /* concurrent logins share one service file */
+static bool keep_service;   /* concurrent logins share one service file */
+static const char *pam_env; /* put into the PAM environment, if set */
 static char tmp[256], confdir[300], conf_path[300], mfa_dir[300];
 static char module[600], ldif[600], orgauthctl[600];
 
@@ -251,6 +252,8 @@ login_with(struct script *s, const char *lines, const char *opts,
 	rc = pam_start_confdir("orgauth-test", user, &pc, confdir, &pamh);
 	if (rc != PAM_SUCCESS)
 		broken("pam_start_confdir");
+	if (pam_env != NULL && pam_putenv(pamh, pam_env) != PAM_SUCCESS)
+		broken("pam_putenv");
 	rc = op == AUTH ? pam_authenticate(pamh, 0) : pam_acct_mgmt(pamh, 0);
 	pam_end(pamh, rc);
 	return rc;
@@ -726,6 +729,52 @@ test_stacks(void)
 		conf_path);
 }
 
+/*
+ * sshd with AuthenticationMethods password,keyboard-interactive: the code
+ * is asked for only once SSH_AUTH_INFO_0 shows the password method passed.
+ */
+static void
+test_ssh_after_password(struct script *s)
+{
+	const char *stack = "auth required pam_permit.so\nauth required @M\n";
+	time_t t = T0 + 800 * PERIOD;
+
+	/* the password method's run: no prompt, nothing counted */
+	pam_env = NULL;
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "alice-password", NULL),
+		 PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	pam_env = "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3Nza\n";
+	CHECK_RC(
+	    login_with(s, stack, "ssh_after_password", "alice", AUTH, t, NULL),
+	    PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	/* keyboard-interactive after the password: the code */
+	pam_env = "SSH_AUTH_INFO_0=password\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "000000", NULL),
+		 PAM_AUTH_ERR);
+	CHECK(has(s, "Verification code: "));
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "@otp+0", NULL),
+		 PAM_SUCCESS);
+	pam_env = "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3Nza\npassword\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH,
+			    t + PERIOD, "@otp+0", NULL),
+		 PAM_SUCCESS);
+	CHECK(has(s, "Verification code: "));
+	/* a method name that merely starts with "password" is not it */
+	pam_env = "SSH_AUTH_INFO_0=passwordless\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH,
+			    t + 2 * PERIOD, NULL),
+		 PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	pam_env = NULL;
+	run_cmd("%s --config %s mfa unlock alice >/dev/null", orgauthctl,
+		conf_path);
+}
+
 static void
 test_fail_closed(struct script *s)
 {
@@ -843,6 +892,7 @@ main(void)
 	test_workforce_and_scope();
 	test_hotp();
 	test_stacks();
+	test_ssh_after_password(&s);
 	test_fail_closed(&s);
 
 	oath_done();
