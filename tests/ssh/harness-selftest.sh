@@ -66,7 +66,7 @@ if sshh_login nokey tuser password=s3cret -- id; then
 fi
 
 # pam_warn logs through syslog: the sink caught it.
-grep -q "pam_warn.*user=.tuser" "$SSHH_DIR/syslog.log" ||
+sshh_log_has "pam_warn.*user=.tuser" ||
 	fail "no syslog line caught: $(cat "$SSHH_DIR/syslog.log")"
 
 pid=$SSHH_SSHD_PID

@@ -109,6 +109,7 @@ sshh_login carol-unlocked carol key=carol secret="$carol_secret" step=2 -- id ||
 	fail "carol after unlock: $(transcript)"
 
 # Codes and secrets never reach the log.
+sshh_log_sync || broken "the syslog sink did not answer"
 for s in "$alice_secret" "$bob_secret" "$carol_secret"; do
 	grep -q -- "$s" "$SSHH_DIR/syslog.log" "$SSHH_DIR/sshd.log" &&
 		fail "a secret was logged"
