@@ -28,7 +28,7 @@ sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||
 
 # Inside the namespace the stand-in user exists; outside it does not.
 getent passwd tuser >/dev/null && broken "tuser exists on the host"
-out=$(sshh_in_ns getent passwd tuser)
+out=$(sshh_foreign getent passwd tuser)
 expect_eq "getent in the namespace" \
 	"tuser:x:4242:4242:Test:/home/tuser:/bin/sh" "$out"
 

@@ -18,15 +18,7 @@ sshh_conf_set lockout_duration 600
 for u in alice bob carol; do
 	sshh_user_key $u
 done
-sshh_pam_service <<PAM
-# The key is the first factor (sshd checks it); pam_orgauth asks acme's
-# members for the second, and pam_permit lets the dialogue end for users
-# who need none.  Who may log in at all is the account stage's call.
-auth     required $SSHH_PAM_MODULE
-auth     required pam_permit.so
-account  required $SSHH_PAM_MODULE
-$(sshh_pam_session)
-PAM
+sshh_pam_key_then_code | sshh_pam_service
 sshh_ns_start || broken "namespace"
 sshh_octl sync >"$TEST_TMP/sync.out" 2>&1 || fail "sync: $(cat "$TEST_TMP/sync.out")"
 sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||

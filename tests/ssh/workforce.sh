@@ -15,12 +15,7 @@ sshh_conf_set otp_window 3
 for u in walt gary will; do
 	sshh_user_key $u
 done
-sshh_pam_service <<PAM
-auth     required $SSHH_PAM_MODULE
-auth     required pam_permit.so
-account  required $SSHH_PAM_MODULE
-$(sshh_pam_session)
-PAM
+sshh_pam_key_then_code | sshh_pam_service
 sshh_ns_start || broken "namespace"
 sshh_octl sync >"$TEST_TMP/sync.out" 2>&1 || fail "sync: $(cat "$TEST_TMP/sync.out")"
 sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||
@@ -70,7 +65,7 @@ grep -q walt "$ldif.new" || broken "walt vanished from the directory"
 cmp -s "$ldif" "$ldif.new" && broken "walt's apollo membership not found"
 mv "$ldif.new" "$ldif"
 sshh_octl sync >"$TEST_TMP/sync.out" 2>&1 || fail "sync: $(cat "$TEST_TMP/sync.out")"
-out=$(sshh_in_ns id walt) || fail "walt left the directory: $out"
+out=$(sshh_foreign id walt) || fail "walt left the directory: $out"
 case "$out" in *acme-workforce*) fail "walt still in acme-workforce: $out" ;; esac
 
 # He is still enrolled, so he passes the second factor; the account stage
