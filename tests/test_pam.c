@@ -439,6 +439,7 @@ test_enrolment(struct script *s, char recovery[2][16])
 	CHECK(s->secret_len == 20);
 	CHECK(has(s, "otpauth://totp/orgauth:alice?secret="));
 	CHECK(has(s, "&digits=6&period=30"));
+	CHECK(!has(s, "\u2588")); /* no QR code without the option qr */
 	CHECK(record_exists("alice"));
 	/* the recovery codes, shown once */
 	p = s->transcript;
@@ -699,6 +700,27 @@ test_hotp(void)
 	write_conf("");
 }
 
+/* Option qr: the URI drawn as a QR code too (a build with libqrencode). */
+static void
+test_qr(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_RC(
+	    login_with(&s, AUTH_LINE, "qr", "bob", AUTH, T0, "@otp+0", NULL),
+	    PAM_SUCCESS);
+	CHECK(has(&s, "otpauth://totp/orgauth:bob?"));
+#ifdef HAVE_QRENCODE
+	/* the quiet zone's full blocks, then the finder pattern's corner */
+	CHECK(has(&s, "\u2588\u2588\u2588\u2588\u2588\u2588"));
+	CHECK(has(&s, "\u2588\u2588 \u2584\u2584\u2584\u2584\u2584 \u2588"));
+#else
+	CHECK(!has(&s, "\u2588"));
+#endif
+	CHECK_RC(auth(&s, "bob", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+}
+
 /* Stacks in which the module must not stand in for the password. */
 static void
 test_stacks(void)
@@ -891,6 +913,7 @@ main(void)
 	test_concurrent(&s);
 	test_workforce_and_scope();
 	test_hotp();
+	test_qr();
 	test_stacks();
 	test_ssh_after_password(&s);
 	test_fail_closed(&s);
