@@ -32,6 +32,8 @@
 static int failures;
 static bool keep_service;   /* concurrent logins share one service file */
 static const char *pam_env; /* put into the PAM environment, if set */
+/* Argon2id at interactive limits is slow under valgrind: few codes. */
+static int n_recovery = 2;
 static char tmp[256], confdir[300], conf_path[300], mfa_dir[300];
 static char module[600], ldif[600], orgauthctl[600];
 
@@ -187,12 +189,12 @@ write_conf(const char *extra)
 		 "mfa_dir = %s\n"
 		 "host_key_file = %s/host.key\n"
 		 "host_organisation = acme\n"
-		 "recovery_codes = 2\n"
+		 "recovery_codes = %d\n"
 		 "lockout_failures = 3\n"
 		 "lockout_window = 600\n"
 		 "lockout_duration = 900\n"
 		 "%s",
-		 tmp, ldif, mfa_dir, tmp, extra);
+		 tmp, ldif, mfa_dir, tmp, n_recovery, extra);
 	write_file(conf_path, text);
 }
 
@@ -439,6 +441,7 @@ test_enrolment(struct script *s, char recovery[2][16])
 	CHECK(s->secret_len == 20);
 	CHECK(has(s, "otpauth://totp/orgauth:alice?secret="));
 	CHECK(has(s, "&digits=6&period=30"));
+	CHECK(!has(s, "\u2588")); /* no QR code without the option qr */
 	CHECK(record_exists("alice"));
 	/* the recovery codes, shown once */
 	p = s->transcript;
@@ -699,6 +702,27 @@ test_hotp(void)
 	write_conf("");
 }
 
+/* Option qr: the URI drawn as a QR code too (a build with libqrencode). */
+static void
+test_qr(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_RC(
+	    login_with(&s, AUTH_LINE, "qr", "bob", AUTH, T0, "@otp+0", NULL),
+	    PAM_SUCCESS);
+	CHECK(has(&s, "otpauth://totp/orgauth:bob?"));
+#ifdef HAVE_QRENCODE
+	/* the quiet zone's full blocks, then the finder pattern's corner */
+	CHECK(has(&s, "\u2588\u2588\u2588\u2588\u2588\u2588"));
+	CHECK(has(&s, "\u2588\u2588 \u2584\u2584\u2584\u2584\u2584 \u2588"));
+#else
+	CHECK(!has(&s, "\u2588"));
+#endif
+	CHECK_RC(auth(&s, "bob", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+}
+
 /* Stacks in which the module must not stand in for the password. */
 static void
 test_stacks(void)
@@ -889,8 +913,11 @@ main(void)
 	test_lockout(&s);
 	test_recovery(&s, recovery);
 	test_concurrent(&s);
+	n_recovery = 0; /* later enrolments need none */
+	write_conf("");
 	test_workforce_and_scope();
 	test_hotp();
+	test_qr();
 	test_stacks();
 	test_ssh_after_password(&s);
 	test_fail_closed(&s);

@@ -354,9 +354,25 @@ sshh_typed() {
 		tail -n 1
 }
 
+# sshh_log_sync: returns once the sink has written every message sent
+# before it was called: messages on one datagram socket arrive in order,
+# so once a marker sent now is in the file, the earlier ones are too.
+sshh_log_sync() {
+	SSHH_MARKS=$((${SSHH_MARKS:-0} + 1))
+	mark="orgauth-test-mark $$ $SSHH_MARKS"
+	sshh_foreign logger -u /dev/log -- "$mark" || return 1
+	i=0
+	until grep -q "$mark\$" "$SSHH_DIR/syslog.log" 2>/dev/null; do
+		[ $i -lt 200 ] || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
 # sshh_log_has PATTERN: true when the syslog sink caught a line matching
 # the extended regular expression.
 sshh_log_has() {
+	sshh_log_sync || echo "harness: the syslog sink did not answer" >&2
 	grep -Eq "$1" "$SSHH_DIR/syslog.log"
 }
 
@@ -366,4 +382,11 @@ sshh_wrong_code() {
 	good=$(oathtool --totp -b "$1") || return 1
 	last=${good#"${good%?}"}
 	printf '%s%s\n' "${good%?}" $(((last + 1) % 10))
+}
+
+# sshh_sanitizer_reports: prints what AddressSanitizer or UBSan reported in
+# sshd's log (sshd and its children run our modules); nothing when clean.
+sshh_sanitizer_reports() {
+	grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+		"$SSHH_DIR/sshd.log" 2>/dev/null || :
 }

@@ -12,6 +12,8 @@ add_cleanup sshh_stop
 sshh_have_modules || skip "pam_orgauth.so or libnss_orgauth.so.2 not built"
 sshh_sample_org || broken "examples/orgauth.conf or directory.ldif missing"
 sshh_conf_set otp_window 3
+# Each recovery code costs an Argon2id hash at enrolment: one is enough.
+sshh_conf_set recovery_codes 1
 for u in walt gary will; do
 	sshh_user_key $u
 done
@@ -78,4 +80,6 @@ expect_contains "the account stage's message" "Access denied" "$(transcript)"
 expect_contains "the account stage's message" "acme" "$(transcript)"
 sshh_log_has 'op=account.*user="walt".*outcome=failure.*reason=no-role-in-host-organisation' ||
 	fail "walt's refusal not logged at the account stage: $(syslog)"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0
