@@ -11,6 +11,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <syslog.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <sodium.h>
 
 #include "commands.h"
+#include "log.h"
 #include "mfa_qr.h"
 #include "mfa_store.h"
 
@@ -62,6 +64,18 @@ store_error(const char *what, const char *user, enum oa_mfa_error err)
 	oa_cli_error("mfa %s: %s: %s", what, user != NULL ? user : "store",
 		     oa_mfa_strerror(err));
 	return OA_EXIT_USAGE;
+}
+
+/* An audit line for every change an administrator makes to the store. */
+static void
+audit(const char *op, const char *user, int status)
+{
+	char u[OA_LOG_QUOTED_SIZE];
+
+	oa_log(LOG_NOTICE, "orgauthctl", "op=mfa-%s user=%s outcome=%s uid=%u",
+	       op, oa_log_quote(u, sizeof(u), user),
+	       status == OA_EXIT_OK ? "success" : "failure",
+	       (unsigned)getuid());
 }
 
 struct status_ctx {
@@ -167,7 +181,8 @@ cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
 	uri = sodium_malloc(OA_MFA_URI_LEN);
 	if (uri == NULL)
 		goto out;
-	err = oa_mfa_generate(&cli->conf, &rec, &codes);
+	oa_mfa_generate(&cli->conf, &rec);
+	err = oa_mfa_recovery_codes(&cli->conf, &rec, &codes);
 	if (err == OA_MFA_OK)
 		err = oa_mfa_enrol(store, user, &rec, replace);
 	if (err != OA_MFA_OK) {
@@ -270,18 +285,21 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 		ret = cmd_status(store, user);
 	} else if (strcmp(action, "enroll") == 0) {
 		ret = cmd_enroll(cli, store, user, replace, qr);
+		audit(replace ? "enroll-replace" : "enroll", user, ret);
 	} else if (strcmp(action, "reset") == 0) {
 		err = oa_mfa_remove(store, user);
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
 				       : store_error("reset", user, err);
 		if (ret == OA_EXIT_OK)
 			printf("%s: MFA reset; the user enrols again\n", user);
+		audit("reset", user, ret);
 	} else {
 		err = oa_mfa_unlock(store, user);
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
 				       : store_error("unlock", user, err);
 		if (ret == OA_EXIT_OK)
 			printf("%s: failures cleared, not locked\n", user);
+		audit("unlock", user, ret);
 	}
 	oa_mfa_store_close(store);
 	return ret;
