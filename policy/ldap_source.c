@@ -66,6 +66,31 @@ oa_ldap_escape_value(char *out, size_t outsize, const char *value, size_t len)
 	return (ssize_t)o;
 }
 
+/*
+ * True when text is one parenthesised filter item: balanced, and closed
+ * only by its last character.  (In a filter, a parenthesis inside a value
+ * is written \28 or \29, so every raw one is structure.)
+ */
+static bool
+one_item(const char *text, size_t len)
+{
+	size_t i, depth = 0;
+
+	if (len < 2 || text[0] != '(')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (text[i] == '(') {
+			depth++;
+		} else if (text[i] == ')') {
+			if (depth == 0)
+				return false;
+			if (--depth == 0 && i != len - 1)
+				return false;
+		}
+	}
+	return depth == 0;
+}
+
 int
 oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 		     const char *extra)
@@ -77,9 +102,9 @@ oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 	if (oa_ldap_escape_value(escaped, sizeof(escaped), object_class,
 				 strlen(object_class)) < 0)
 		goto fail;
-	/* The extra filter is the administrator's, but it must at least be
-	 * one parenthesised item so it cannot close our '&' early. */
-	if (extra_len > 0 && (extra[0] != '(' || extra[extra_len - 1] != ')'))
+	/* The extra filter is the administrator's, used as written; but as
+	 * one item, it cannot close our '&' early. */
+	if (extra_len > 0 && !one_item(extra, extra_len))
 		goto fail;
 	n = snprintf(out, outsize, "(&(objectClass=%s)%s)", escaped,
 		     extra_len > 0 ? extra : "");
