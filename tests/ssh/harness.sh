@@ -363,7 +363,8 @@ sshh_typed() {
 sshh_log_sync() {
 	SSHH_MARKS=$((${SSHH_MARKS:-0} + 1))
 	mark="orgauth-test-mark $$ $SSHH_MARKS"
-	sshh_foreign logger -u /dev/log -- "$mark" || return 1
+	timeout 10 nsenter -t "$SSHH_NS_PID" -m -- \
+		"$SSHH_SINK" --send /dev/log "$mark" || return 1
 	i=0
 	until grep -q "$mark\$" "$SSHH_DIR/syslog.log" 2>/dev/null; do
 		[ $i -lt 200 ] || return 1
