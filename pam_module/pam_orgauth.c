@@ -33,6 +33,7 @@
 #include "cache.h"
 #include "conf.h"
 #include "log.h"
+#include "mfa_qr.h"
 #include "mfa_store.h"
 
 #define CODE_PROMPT    "Verification code: "
@@ -43,6 +44,7 @@ struct opts {
 	const char *config;
 	bool debug;
 	bool ssh_after_password;
+	bool qr;    /* the admin says the terminals show UTF-8 blocks */
 	time_t now; /* the clock; a test build may set it */
 };
 
@@ -196,6 +198,8 @@ parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
 			o->debug = true;
 		} else if (strcmp(argv[i], "ssh_after_password") == 0) {
 			o->ssh_after_password = true;
+		} else if (strcmp(argv[i], "qr") == 0) {
+			o->qr = true;
 #ifdef OA_TEST_CLOCK
 		} else if (strncmp(argv[i], "now=", 4) == 0) {
 			/* Only in the test build: tests/pam_orgauth_clock. */
@@ -387,6 +391,35 @@ verify_code(pam_handle_t *pamh, const struct oa_conf *conf,
 	return ret;
 }
 
+/* The URI as a QR code, in a message of its own. */
+static int
+show_qr(pam_handle_t *pamh, const struct oa_conf *conf, struct login *l,
+	const struct oa_mfa_record *rec)
+{
+	char *uri = NULL, *qr = NULL;
+	int ret = PAM_SUCCESS;
+
+	if (!oa_mfa_qr_available()) {
+		oa_log(LOG_WARNING, "pam",
+		       "option qr: built without libqrencode; no QR code");
+		return PAM_SUCCESS;
+	}
+	uri = sodium_malloc(OA_MFA_URI_LEN);
+	qr = sodium_malloc(OA_MFA_QR_SIZE);
+	/* Without a QR code the URI and the key still do. */
+	if (uri == NULL || qr == NULL ||
+	    oa_mfa_uri(conf, l->user, rec, uri, OA_MFA_URI_LEN) < 0 ||
+	    oa_mfa_qr(uri, qr, OA_MFA_QR_SIZE) < 0) {
+		oa_log(LOG_WARNING, "pam", "option qr: no QR code drawn");
+		goto out;
+	}
+	ret = converse(pamh, PAM_TEXT_INFO, qr, NULL);
+out:
+	sodium_free(qr);
+	sodium_free(uri);
+	return ret;
+}
+
 /*
  * Enrolment at login.  XXX: PAM cannot tell a module whether the lines
  * before it succeeded, so the module trusts the stack to have ended on a
@@ -394,8 +427,8 @@ verify_code(pam_handle_t *pamh, const struct oa_conf *conf,
  * fallback, as the shipped profile does; see pam_orgauth(8)).  In a stack
  * that runs it after a failed password, someone who knows only a user
  * name could enrol an authenticator for a user who has none yet.
- * XXX: no QR code: the module cannot know what the client's terminal can
- * show; the URI and the base32 key are shown instead.
+ * A QR code only with the module option qr: the module cannot see what
+ * the client's terminal can show, so the administrator says.
  */
 static int
 enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
@@ -405,7 +438,7 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 	struct oa_mfa_codes codes = {0, NULL};
 	enum oa_mfa_error err;
 	char *msg = NULL, *code = NULL;
-	char key[64];
+	char key[64] = "";
 	uint64_t step;
 	size_t len;
 	unsigned i;
@@ -439,11 +472,13 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 		goto out;
 	}
 	len = strlen(msg);
-	snprintf(msg + len, MSG_MAX - len,
-		 "\n\nor type in the key: %s\n"
-		 "(QR codes are not shown by this version.)",
-		 key);
+	snprintf(msg + len, MSG_MAX - len, "\n\nor type in the key: %s\n", key);
 	sodium_memzero(key, sizeof(key));
+	if (o->qr && show_qr(pamh, conf, l, &rec) != PAM_SUCCESS) {
+		log_decision(l, LOG_NOTICE, "failure", "conversation-failed",
+			     "enrolment");
+		goto out;
+	}
 	if (converse(pamh, PAM_TEXT_INFO, msg, NULL) != PAM_SUCCESS) {
 		log_decision(l, LOG_NOTICE, "failure", "conversation-failed",
 			     "enrolment");
@@ -481,13 +516,15 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 		for (i = 0; i < codes.n && len < MSG_MAX; i++)
 			len += (size_t)snprintf(msg + len, MSG_MAX - len,
 						"  %s\n", codes.code[i]);
-		tell(pamh, PAM_TEXT_INFO, "%s", msg);
+		/* Straight from the wiped buffer: tell() would copy it. */
+		(void)converse(pamh, PAM_TEXT_INFO, msg, NULL);
 	} else {
 		tell(pamh, PAM_TEXT_INFO, "MFA is set up.");
 	}
 	log_decision(l, LOG_NOTICE, "success", "enrolled", NULL);
 	ret = PAM_SUCCESS;
 out:
+	sodium_memzero(key, sizeof(key));
 	drop_answer(code);
 	oa_mfa_codes_free(&codes);
 	sodium_free(msg);
@@ -654,7 +691,7 @@ on_entity(const struct oa_conf *conf, const struct oa_cache_map *map,
 	for (i = 0; i < n; i++) {
 		if (!oa_cache_user_group(map, user, i, &g))
 			continue;
-		if (g.kind == kind && g.entity != NULL &&
+		if (g.kind == kind && g.entity != NULL && g.org != NULL &&
 		    strcmp(g.entity, name) == 0 &&
 		    strcmp(g.org, conf->host_organisation) == 0)
 			return true;

@@ -264,11 +264,13 @@ fill_records(const struct oa_cache_model *m, unsigned char *buf,
 		r->gid = u->gid;
 		r->groups_first = n_ug;
 		r->groups_count = u->n_groups;
-		memcpy(ug + n_ug, u->groups, u->n_groups * sizeof(*ug));
+		if (u->n_groups > 0)
+			memcpy(ug + n_ug, u->groups, u->n_groups * sizeof(*ug));
 		n_ug += u->n_groups;
 		r->roles_first = n_ur;
 		r->roles_count = u->n_roles;
-		memcpy(ur + n_ur, u->roles, u->n_roles * sizeof(*ur));
+		if (u->n_roles > 0)
+			memcpy(ur + n_ur, u->roles, u->n_roles * sizeof(*ur));
 		n_ur += u->n_roles;
 	}
 	for (i = 0; i < m->n_groups; i++) {
@@ -287,7 +289,9 @@ fill_records(const struct oa_cache_model *m, unsigned char *buf,
 		r->role = g->role;
 		r->members_first = n_gm;
 		r->members_count = g->n_members;
-		memcpy(gm + n_gm, g->members, g->n_members * sizeof(*gm));
+		if (g->n_members > 0)
+			memcpy(gm + n_gm, g->members,
+			       g->n_members * sizeof(*gm));
 		n_gm += g->n_members;
 	}
 	for (i = 0; i < m->n_orgs; i++) {

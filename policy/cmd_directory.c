@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "compile.h"
 #include "directory.h"
 
 struct problems {
@@ -188,6 +189,39 @@ check_host(const struct oa_cli *cli, const struct oa_directory *dir,
 	}
 }
 
+static void
+print_compile_problem(void *ctx, const char *message)
+{
+	struct problems *p = ctx;
+
+	p->count++;
+	fprintf(stderr, "groups: %s\n", message);
+}
+
+/*
+ * What sync would refuse beyond the directory itself: group names that
+ * clash, GIDs that collide.  Runs the compiler without writing anything.
+ * Returns 0, or -1 on memory exhaustion.
+ */
+static int
+check_groups(const struct oa_cli *cli, const struct oa_directory *dir,
+	     struct problems *p)
+{
+	struct oa_compiled compiled;
+	struct oa_user_roles *roles;
+	int rc;
+
+	roles = oa_derive_roles(dir);
+	if (roles == NULL)
+		return -1;
+	memset(&compiled, 0, sizeof(compiled));
+	rc = oa_compile(dir, roles, &cli->conf, 0, &compiled,
+			print_compile_problem, p);
+	oa_compiled_free(&compiled);
+	oa_roles_free(roles, dir->n_users);
+	return rc < 0 ? -1 : 0;
+}
+
 static size_t
 count_kind(const struct oa_directory *dir, enum oa_entity_kind kind)
 {
@@ -226,6 +260,11 @@ oa_cmd_check(struct oa_cli *cli, int argc, char **argv)
 	if (dir == NULL)
 		return rc;
 	check_host(cli, dir, &p);
+	if (p.count == 0 && check_groups(cli, dir, &p) < 0) {
+		oa_cli_error("out of memory");
+		oa_dir_free(dir);
+		return OA_EXIT_USAGE;
+	}
 	n_projects = count_kind(dir, OA_ENTITY_PROJECT);
 	n_datasets = count_kind(dir, OA_ENTITY_DATASET);
 	if (p.count > 0) {

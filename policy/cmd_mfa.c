@@ -2,7 +2,8 @@
  * orgauthctl mfa: the administrator's side of the MFA store.
  *
  *   mfa status [USER]   enrolment, recovery codes left, failures, lockout
- *   mfa enroll USER     a new secret for hand-over (URI and recovery codes)
+ *   mfa enroll USER     a new secret for hand-over (URI, QR code where the
+ *                       terminal shows one, recovery codes)
  *   mfa reset USER      forget the secret (the user enrols again)
  *   mfa unlock USER     clear the failure count and any lockout
  */
@@ -10,13 +11,19 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <syslog.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "commands.h"
+#include "log.h"
+#include "mfa_qr.h"
 #include "mfa_store.h"
 
 static void
@@ -57,6 +64,18 @@ store_error(const char *what, const char *user, enum oa_mfa_error err)
 	oa_cli_error("mfa %s: %s: %s", what, user != NULL ? user : "store",
 		     oa_mfa_strerror(err));
 	return OA_EXIT_USAGE;
+}
+
+/* An audit line for every change an administrator makes to the store. */
+static void
+audit(const char *op, const char *user, int status)
+{
+	char u[OA_LOG_QUOTED_SIZE];
+
+	oa_log(LOG_NOTICE, "orgauthctl", "op=mfa-%s user=%s outcome=%s uid=%u",
+	       op, oa_log_quote(u, sizeof(u), user),
+	       status == OA_EXIT_OK ? "success" : "failure",
+	       (unsigned)getuid());
 }
 
 struct status_ctx {
@@ -123,9 +142,31 @@ cmd_status(struct oa_mfa_store *store, const char *user)
 	return sc.worst;
 }
 
+/* A QR code only where it can be seen: a terminal that speaks UTF-8. */
+static bool
+terminal_shows_qr(void)
+{
+	const char *codeset;
+
+	if (!isatty(STDOUT_FILENO) || setlocale(LC_CTYPE, "") == NULL)
+		return false;
+	codeset = nl_langinfo(CODESET);
+	return codeset != NULL && strcmp(codeset, "UTF-8") == 0;
+}
+
+static void
+print_qr(const char *uri)
+{
+	char *qr = sodium_malloc(OA_MFA_QR_SIZE);
+
+	if (qr != NULL && oa_mfa_qr(uri, qr, OA_MFA_QR_SIZE) == 0)
+		fputs(qr, stdout);
+	sodium_free(qr);
+}
+
 static int
 cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
-	   bool replace)
+	   bool replace, bool qr)
 {
 	struct oa_mfa_record rec;
 	struct oa_mfa_codes codes = {0, NULL};
@@ -150,6 +191,8 @@ cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
 	if (oa_mfa_uri(&cli->conf, user, &rec, uri, OA_MFA_URI_LEN) < 0 ||
 	    oa_mfa_secret_base32(&rec, key, sizeof(key)) < 0)
 		goto out;
+	if (qr)
+		print_qr(uri);
 	printf("user: %s\nuri: %s\nkey: %s\n", user, uri, key);
 	sodium_memzero(key, sizeof(key));
 	for (i = 0; i < codes.n; i++)
@@ -169,6 +212,7 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 {
 	static const struct option options[] = {
 	    {"replace", no_argument, NULL, 'r'},
+	    {"qr", no_argument, NULL, 'q'},
 	    {"config", required_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -176,7 +220,7 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 	struct oa_mfa_store *store = NULL;
 	enum oa_mfa_error err;
 	const char *action, *user = NULL;
-	bool replace = false;
+	bool replace = false, qr = false;
 	int c, ret = OA_EXIT_USAGE;
 
 	/* Options anywhere after "mfa", as the other commands take them. */
@@ -184,6 +228,9 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 		switch (c) {
 		case 'r':
 			replace = true;
+			break;
+		case 'q':
+			qr = true;
 			break;
 		case 'c':
 			cli->config_path = optarg;
@@ -203,7 +250,8 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 	action = argv[optind++];
 	if (optind < argc)
 		user = argv[optind++];
-	if (optind < argc || (replace && strcmp(action, "enroll") != 0) ||
+	if (optind < argc ||
+	    ((replace || qr) && strcmp(action, "enroll") != 0) ||
 	    (user == NULL && strcmp(action, "status") != 0)) {
 		mfa_usage(stderr);
 		return OA_EXIT_USAGE;
@@ -218,6 +266,12 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 		mfa_usage(stderr);
 		return OA_EXIT_USAGE;
 	}
+	if (qr && !oa_mfa_qr_available()) {
+		oa_cli_error("mfa enroll --qr: built without libqrencode");
+		return OA_EXIT_USAGE;
+	}
+	if (!qr && strcmp(action, "enroll") == 0)
+		qr = oa_mfa_qr_available() && terminal_shows_qr();
 	if (oa_cli_load_conf(cli) < 0)
 		return OA_EXIT_USAGE;
 	err = oa_mfa_store_open(&cli->conf, &store);
@@ -229,19 +283,22 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 	if (strcmp(action, "status") == 0) {
 		ret = cmd_status(store, user);
 	} else if (strcmp(action, "enroll") == 0) {
-		ret = cmd_enroll(cli, store, user, replace);
+		ret = cmd_enroll(cli, store, user, replace, qr);
+		audit(replace ? "enroll-replace" : "enroll", user, ret);
 	} else if (strcmp(action, "reset") == 0) {
 		err = oa_mfa_remove(store, user);
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
 				       : store_error("reset", user, err);
 		if (ret == OA_EXIT_OK)
 			printf("%s: MFA reset; the user enrols again\n", user);
+		audit("reset", user, ret);
 	} else {
 		err = oa_mfa_unlock(store, user);
 		ret = err == OA_MFA_OK ? OA_EXIT_OK
 				       : store_error("unlock", user, err);
 		if (ret == OA_EXIT_OK)
 			printf("%s: failures cleared, not locked\n", user);
+		audit("unlock", user, ret);
 	}
 	oa_mfa_store_close(store);
 	return ret;

@@ -300,6 +300,20 @@ has_control(const char *s)
 	return false;
 }
 
+static bool
+has_control_bytes(const struct berval *bv)
+{
+	size_t i;
+
+	for (i = 0; i < bv->bv_len; i++) {
+		unsigned char c = (unsigned char)bv->bv_val[i];
+
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 /* Appends len bytes to a growing string; -1 on memory exhaustion. */
 struct strbuf {
 	char *s;
@@ -420,7 +434,7 @@ parse_dn(const char *text, size_t len, char **display, char **key)
 	LDAPDN ldn = NULL;
 	struct strbuf sb = {NULL, 0, 0};
 	char *shown = NULL;
-	size_t i;
+	size_t i, j;
 	int ret = 1;
 
 	if (len == 0 || strlen(text) != len ||
@@ -429,6 +443,16 @@ parse_dn(const char *text, size_t len, char **display, char **key)
 	if (ldap_str2dn(text, &ldn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
 	    ldn == NULL)
 		goto out;
+	/* libldap renders a control character as it is: a DN with one
+	 * could forge lines of output and of messages */
+	for (i = 0; ldn[i] != NULL; i++) {
+		for (j = 0; ldn[i][j] != NULL; j++) {
+			if (has_control_bytes(&ldn[i][j]->la_attr) ||
+			    ((ldn[i][j]->la_flags & LDAP_AVA_BINARY) == 0 &&
+			     has_control_bytes(&ldn[i][j]->la_value)))
+				goto out;
+		}
+	}
 	ret = -1;
 	if (ldap_dn2str(ldn, &shown, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS)
 		goto out;
@@ -901,14 +925,12 @@ problem(struct resolver *r, const struct raw_entry *e, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* qsort has no context argument; resolution is not reentrant anyway. */
-static const struct raw_entry *sort_entries;
-
 static int
-cmp_key(const void *a, const void *b)
+cmp_key(const void *a, const void *b, void *ctx)
 {
-	const struct raw_entry *x = &sort_entries[*(const size_t *)a];
-	const struct raw_entry *y = &sort_entries[*(const size_t *)b];
+	const struct raw_entry *entries = ctx;
+	const struct raw_entry *x = &entries[*(const size_t *)a];
+	const struct raw_entry *y = &entries[*(const size_t *)b];
 	int c = strcmp(x->key, y->key);
 
 	if (c != 0)
@@ -918,10 +940,11 @@ cmp_key(const void *a, const void *b)
 
 /* By kind, name, then input order: the order every report follows. */
 static int
-cmp_name(const void *a, const void *b)
+cmp_name(const void *a, const void *b, void *ctx)
 {
-	const struct raw_entry *x = &sort_entries[*(const size_t *)a];
-	const struct raw_entry *y = &sort_entries[*(const size_t *)b];
+	const struct raw_entry *entries = ctx;
+	const struct raw_entry *x = &entries[*(const size_t *)a];
+	const struct raw_entry *y = &entries[*(const size_t *)b];
 	int c;
 
 	if (x->kind != y->kind)
@@ -934,22 +957,24 @@ cmp_name(const void *a, const void *b)
 }
 
 static int
-cmp_uid(const void *a, const void *b)
+cmp_uid(const void *a, const void *b, void *ctx)
 {
-	const struct raw_entry *x = &sort_entries[*(const size_t *)a];
-	const struct raw_entry *y = &sort_entries[*(const size_t *)b];
+	const struct raw_entry *entries = ctx;
+	const struct raw_entry *x = &entries[*(const size_t *)a];
+	const struct raw_entry *y = &entries[*(const size_t *)b];
 
 	if (x->uid != y->uid)
 		return x->uid < y->uid ? -1 : 1;
-	return cmp_name(a, b);
+	return cmp_name(a, b, ctx);
 }
 
 /* Entities: by kind, name, owner name, input order. */
 static int
-cmp_entity(const void *a, const void *b)
+cmp_entity(const void *a, const void *b, void *ctx)
 {
-	const struct raw_entry *x = &sort_entries[*(const size_t *)a];
-	const struct raw_entry *y = &sort_entries[*(const size_t *)b];
+	const struct raw_entry *entries = ctx;
+	const struct raw_entry *x = &entries[*(const size_t *)a];
+	const struct raw_entry *y = &entries[*(const size_t *)b];
 	int c;
 
 	if (x->kind != y->kind)
@@ -957,8 +982,8 @@ cmp_entity(const void *a, const void *b)
 	c = strcmp(x->name, y->name);
 	if (c != 0)
 		return c;
-	c = strcmp(sort_entries[x->owner.target].name,
-		   sort_entries[y->owner.target].name);
+	c = strcmp(entries[x->owner.target].name,
+		   entries[y->owner.target].name);
 	if (c != 0)
 		return c;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
@@ -1011,7 +1036,8 @@ where(const struct raw_entry *e, const struct raw_entry *from, char *buf,
 /* All entries of one kind that are still accepted, sorted by cmp. */
 static int
 select_kind(struct resolver *r, bool (*want)(const struct raw_entry *),
-	    int (*cmp)(const void *, const void *), size_t **out, size_t *n)
+	    int (*cmp)(const void *, const void *, void *), size_t **out,
+	    size_t *n)
 {
 	size_t i, k = 0;
 	size_t *idx;
@@ -1023,8 +1049,7 @@ select_kind(struct resolver *r, bool (*want)(const struct raw_entry *),
 		if (!r->b->entries[i].rejected && want(&r->b->entries[i]))
 			idx[k++] = i;
 	}
-	sort_entries = r->b->entries;
-	qsort(idx, k, sizeof(*idx), cmp);
+	qsort_r(idx, k, sizeof(*idx), cmp, r->b->entries);
 	*out = idx;
 	*n = k;
 	return 0;
@@ -1061,8 +1086,8 @@ index_keys(struct resolver *r)
 		return -1;
 	for (i = 0; i < b->n_entries; i++)
 		r->by_key[i] = i;
-	sort_entries = b->entries;
-	qsort(r->by_key, b->n_entries, sizeof(*r->by_key), cmp_key);
+	qsort_r(r->by_key, b->n_entries, sizeof(*r->by_key), cmp_key,
+		b->entries);
 	for (i = 0; i < b->n_entries; i++) {
 		struct raw_entry *e = &b->entries[r->by_key[i]];
 

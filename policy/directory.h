@@ -33,7 +33,9 @@ struct oa_origin {
 };
 
 struct oa_org {
-	char *dn; /* normalised */
+	/* DNs everywhere: as libldap renders them (ldap_dn_normalize's LDAPv3
+	 * form), for display; references are matched case-insensitively */
+	char *dn;
 	char *name;
 	bool workforce;
 	bool mfa_required;

@@ -494,6 +494,10 @@ map_entry(struct ldap_run *run, LDAPMessage *msg)
 		ret = 0;
 		goto out;
 	}
+	/* The attribute walk reports a decoding error only through the
+	 * handle's result code; start it from success. */
+	rc = LDAP_SUCCESS;
+	ldap_set_option(run->ld, LDAP_OPT_RESULT_CODE, &rc);
 	for (name = ldap_first_attribute(run->ld, msg, &ber); name != NULL;
 	     name = ldap_next_attribute(run->ld, msg, ber)) {
 		struct berval **vals;

@@ -234,6 +234,10 @@ diagnose(const char *buf, unsigned first, unsigned *line, char *why,
  * libldap's record parser prints its complaints on stderr itself (a bare
  * fprintf, no hook to catch it); we report each problem ourselves with
  * the file and line, so its copy goes to /dev/null meanwhile.
+ *
+ * XXX: for the length of that call fd 2 is /dev/null for the whole
+ * process: fine for orgauthctl, which has one thread, but a sanitizer
+ * report raised inside libldap's parser would be lost too.
  */
 static int
 quiet_stderr(void)

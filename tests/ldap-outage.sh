@@ -39,11 +39,12 @@ expect_sync_fails() {
 	no_secret_in "$out" "$err"
 }
 
-# start_relay [stall]: a relay to slapd that gives up after 64 KiB of
-# answers (StartTLS, the bind and the first pages pass); sets $relay.
+# start_relay BUDGET [stall]: a relay to slapd that gives up after BUDGET
+# bytes of answers (64 KiB: StartTLS, the bind and the first pages pass);
+# sets $relay and $proxy_pid.
 start_relay() {
 	rm -f "$TEST_TMP/proxy.port"
-	"$proxy" "$TEST_TMP/proxy.port" "$SLAPD_PORT" 65536 "$@" &
+	"$proxy" "$TEST_TMP/proxy.port" "$SLAPD_PORT" "$@" &
 	proxy_pid=$!
 	add_cleanup "kill $proxy_pid 2>/dev/null"
 	i=0
@@ -56,7 +57,7 @@ start_relay() {
 }
 
 # Cut mid-read: the connection drops in the middle of the search.
-start_relay
+start_relay 65536
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100"
 expect_sync_fails "cut mid-read" "$relay"
 expect_contains "cut mid-read" "connection lost" "$(cat "$err")"
@@ -64,13 +65,22 @@ expect_contains "cut mid-read" "not read whole" "$(cat "$err")"
 wait "$proxy_pid"
 
 # Hung mid-read: the server stops answering in the middle of the search.
-start_relay stall
+start_relay 65536 stall
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100" \
 	"ldap_timeout = 1"
 expect_sync_fails "hung mid-read" "$relay"
 expect_contains "hung mid-read" "ldap_timeout = 1 s" "$(cat "$err")"
 expect_contains "hung mid-read" "not read whole" "$(cat "$err")"
 wait "$proxy_pid"
+
+# A first server that accepts the connection but never answers: after
+# ldap_timeout the next URI is used, and the sync succeeds.
+start_relay 0 stall
+ldap_conf "$conf" "ldap_uri = $relay $SLAPD_URI_TLS" "ldap_timeout = 1"
+octl --config "$conf" sync >"$out" 2>"$err" ||
+	{ cat "$err"; fail "second server not used after a hung first one"; }
+wait "$proxy_pid"
+cp "$cache" "$TEST_TMP/cache.good"
 
 # Stopped: connections are accepted by the kernel but never answered.
 kill -STOP "$SLAPD_PID"

@@ -80,4 +80,13 @@ if octl --config "$conf" user bulk00001 >"$out" 2>"$err"; then
 fi
 expect_contains "referral" "$SLAPD_URI" "$(cat "$err")"
 expect_contains "referral" "reference" "$(cat "$err")"
+# A base that is itself behind the referral: the search's result is a
+# referral, not followed either.
+ldap_conf "$conf" "ldap_base = ou=elsewhere,$SLAPD_BASE"
+if octl --config "$conf" user bulk00001 >"$out" 2>"$err"; then
+	fail "a base behind a referral was used"
+fi
+expect_contains "referral result" "$SLAPD_URI" "$(cat "$err")"
+expect_contains "referral result" "referral, which is not followed" \
+	"$(cat "$err")"
 exit 0

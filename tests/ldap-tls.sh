@@ -47,16 +47,21 @@ expect_contains "wrong CA, ldaps" "TLS handshake" "$(cat "$err")"
 # libldap's own defaults (ldap.conf, LDAPTLS_* variables) cannot weaken
 # the check: with TLS_REQCERT never and the wrong CA as the default, the
 # configured CA still decides.
+# with_ldap_env CMD...: CMD with libldap's defaults read again, and set to
+# trust the wrong CA and to check nothing.
+with_ldap_env() (
+	unset LDAPNOINIT
+	LDAPTLS_REQCERT=never
+	LDAPTLS_CACERT="$TEST_TMP/tls/wrong-ca.pem"
+	export LDAPTLS_REQCERT LDAPTLS_CACERT
+	"$@"
+)
 ldap_conf "$conf" "ldap_ca_file = $TEST_TMP/tls/wrong-ca.pem"
-if env -u LDAPNOINIT LDAPTLS_REQCERT=never \
-	LDAPTLS_CACERT="$TEST_TMP/tls/wrong-ca.pem" \
-	"$ORGAUTHCTL" --config "$conf" check >"$out" 2>"$err"; then
+if with_ldap_env octl --config "$conf" check >"$out" 2>"$err"; then
 	fail "LDAPTLS_REQCERT=never in the environment disabled the check"
 fi
 ldap_conf "$conf"
-env -u LDAPNOINIT LDAPTLS_REQCERT=never \
-	LDAPTLS_CACERT="$TEST_TMP/tls/wrong-ca.pem" \
-	"$ORGAUTHCTL" --config "$conf" check >"$out" 2>"$err" ||
+with_ldap_env octl --config "$conf" check >"$out" 2>"$err" ||
 	{ cat "$err"; fail "LDAPTLS_CACERT in the environment overrode ldap_ca_file"; }
 
 # Plain ldap:// without StartTLS: refused unless explicitly allowed.

@@ -67,6 +67,36 @@ expect_eq "unlock of a user not enrolled" 1 "$?"
 mfa reset alice >/dev/null 2>&1
 expect_eq "reset of a user not enrolled" 1 "$?"
 
+# A QR code of the URI, where the build has libqrencode: the drawing,
+# read back module by module, is the code the qrencode tool makes.
+if mfa enroll --qr carol >"$T/qr.out" 2>"$T/qr.err"; then
+	command -v qrencode >/dev/null || skip "qrencode (the tool) missing"
+	uri=$(sed -n 's/^uri: //p' "$T/qr.out")
+	qrencode -t ASCII -l L -m 2 "$uri" >"$T/qr.want" ||
+		broken "qrencode"
+	python3 - "$T/qr.out" "$T/qr.want" <<'PY' || fail "the QR code differs from qrencode's"
+import sys
+drawn = []
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.startswith("user: "):
+        break
+    top, bottom = [], []
+    for ch in line.rstrip("\n"):
+        top.append(ch in "\u2588\u2580")
+        bottom.append(ch in "\u2588\u2584")
+    drawn += [top, bottom]
+want = [[c == " " for c in l.rstrip("\n")[::2]] for l in open(sys.argv[2])]
+drawn = drawn[:len(want)]
+if not want or drawn != want:
+    sys.exit(1)
+PY
+else
+	expect_contains "--qr without libqrencode" "libqrencode" "$(cat "$T/qr.err")"
+fi
+# Not a terminal: no QR code unless asked.
+mfa enroll --replace carol >"$T/noqr.out" || fail "enroll carol"
+grep -q "$(printf '\342\226\210')" "$T/noqr.out" && fail "a QR code went to a pipe"
+
 # Usage errors.
 mfa enroll '../etc' >/dev/null 2>&1
 expect_eq "a path as user name" 2 "$?"

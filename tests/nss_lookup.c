@@ -5,18 +5,16 @@
  * mount namespace whose nsswitch.conf names orgauth.
  *
  *   nss_lookup show QUERY...      one line per query on stdout
- *   nss_lookup damage VALID WORKDIR FLIPS SEED QUERY...
- *        every truncation of the cache file VALID and FLIPS random bit
- *        flips, each looked at by a fresh child process (ORGAUTH_CACHE
- *        set to the damaged copy): every answer must be the one the
- *        valid file gives or "not found", and no child may crash
- *   nss_lookup watch A B STOPFILE QUERY...
- *        loops over the queries until STOPFILE exists (creating
- *        STOPFILE.started after the first round); every answer must be
- *        the line of file A or of file B; prints how many rounds matched
- *        A and B whole
- *   nss_lookup erange USER GROUP  short buffers give ERANGE, and getgrnam
- *        retries with a larger one
+ *   nss_lookup damage VALID WORKDIR STRIDE FLIPS SEED QUERY...
+ *        the cache file VALID truncated at every STRIDE-th byte offset
+ *        (1: every offset), and FLIPS copies with random bit flips, each looked
+ * at by a fresh child process (ORGAUTH_CACHE set to the damaged copy): every
+ * answer must be the one the valid file gives or "not found", and no child may
+ * crash nss_lookup watch A B STOPFILE QUERY... loops over the queries until
+ * STOPFILE exists (creating STOPFILE.started after the first round); every
+ * answer must be the line of file A or of file B; prints how many rounds
+ * matched A and B whole nss_lookup erange USER GROUP  short buffers give
+ * ERANGE, and getgrnam retries with a larger one
  *
  * QUERY: pw:NAME uid:N gr:NAME gid:N gl:USER (getgrouplist, sorted)
  */
@@ -271,14 +269,19 @@ static int
 cmd_damage(char **argv, int n, char **queries)
 {
 	const char *valid = argv[0], *work = argv[1];
-	unsigned long flips = strtoul(argv[2], NULL, 10), i;
+	unsigned long stride = strtoul(argv[2], NULL, 10);
+	unsigned long flips = strtoul(argv[3], NULL, 10), i;
 	static char ref[LINE_MAX_LEN], got[LINE_MAX_LEN];
 	unsigned char *data, *copy;
 	char path[4096], what[64];
 	size_t len, k;
 	int failures = 0;
 
-	srandom((unsigned)strtoul(argv[3], NULL, 10));
+	size_t tried = 0;
+
+	srandom((unsigned)strtoul(argv[4], NULL, 10));
+	if (stride == 0)
+		return 99;
 	data = read_file(valid, &len);
 	copy = data == NULL ? NULL : malloc(len);
 	if (copy == NULL)
@@ -292,6 +295,9 @@ cmd_damage(char **argv, int n, char **queries)
 	for (k = 0; k < len + flips; k++) {
 		size_t vlen = len;
 
+		if (k < len && k % stride != 0)
+			continue;
+		tried++;
 		memcpy(copy, data, len);
 		if (k < len) {
 			vlen = k;
@@ -316,7 +322,7 @@ cmd_damage(char **argv, int n, char **queries)
 			failures++;
 		unlink(path);
 	}
-	printf("%zu damaged caches, %d failures\n", len + flips, failures);
+	printf("%zu damaged caches, %d failures\n", tried, failures);
 	free(data);
 	free(copy);
 	return failures > 0 ? 1 : 0;
@@ -437,8 +443,8 @@ main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "show") == 0)
 		return cmd_show(argc - 2, argv + 2);
-	if (argc >= 7 && strcmp(argv[1], "damage") == 0)
-		return cmd_damage(argv + 2, argc - 6, argv + 6);
+	if (argc >= 8 && strcmp(argv[1], "damage") == 0)
+		return cmd_damage(argv + 2, argc - 7, argv + 7);
 	if (argc >= 6 && strcmp(argv[1], "watch") == 0)
 		return cmd_watch(argv + 2, argc - 5, argv + 5);
 	if (argc == 4 && strcmp(argv[1], "erange") == 0)

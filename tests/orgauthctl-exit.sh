@@ -90,4 +90,29 @@ printf 'dn: o=a,dc=t\nobjectClass: orgauthOrganization\no: a\nbroken line\n' \
 printf 'directory_ldif = %s\n' "$TEST_TMP/syntax.ldif" >"$TEST_TMP/syn.conf"
 expect 1 "$TEST_TMP/syntax.ldif:4: invalid LDIF line" \
 	--config "$TEST_TMP/syn.conf" check
+
+# 1: what sync would refuse is found by check too: two groups of one name
+cat >"$TEST_TMP/clash.ldif" <<EOL
+dn: o=a,dc=t
+objectClass: orgauthOrganization
+o: a
+orgauthAdmin: uid=u1,dc=t
+
+dn: uid=u1,dc=t
+objectClass: posixAccount
+uid: u1
+uidNumber: 5000
+gidNumber: 100
+homeDirectory: /home/u1
+
+dn: cn=admin,dc=t
+objectClass: orgauthProject
+cn: admin
+orgauthOwner: o=a,dc=t
+EOL
+printf 'directory_ldif = %s\nproject_group_template = %%o-%%n\n' \
+	"$TEST_TMP/clash.ldif" >"$TEST_TMP/clash.conf"
+expect 1 "both make the group a-admin" --config "$TEST_TMP/clash.conf" check
+printf 'directory_ldif = %s\n' "$TEST_TMP/clash.ldif" >"$TEST_TMP/ok.conf"
+expect 0 "" --config "$TEST_TMP/ok.conf" check
 exit 0

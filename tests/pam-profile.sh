@@ -8,7 +8,8 @@
 #   - right password and right code: in; right password, wrong code: out;
 #   - a user of an organisation without MFA logs in with the password;
 #   - the account stack refuses a user with no role in the host's org;
-#   - every decision is one syslog line, and no code is in the log.
+#   - every decision is one syslog line, and no code is in the log;
+#   - orgauthctl mfa unlock leaves an audit line.
 # pam_unix is replaced by pam_matrix (pam_wrapper's password-file module):
 # our users have no /etc/shadow entry and the test adds no system users.
 . "$top_srcdir/tests/lib.sh"
@@ -114,10 +115,11 @@ pt gary-ok gary authenticate "gary-pw\n"
 pt gina-account gina acct_mgmt ""
 pt walt-account walt acct_mgmt ""
 echo "$code" >"$T/code"
+"$ORGAUTHCTL" --config "$T/orgauth.conf" mfa unlock alice >/dev/null
 EOF
 PRELOAD=$(foreign_preload)
 PRELOAD="${PRELOAD:+$PRELOAD }$WRAPPER"
-export SINK PRELOAD KEY="$key"
+export SINK PRELOAD ORGAUTHCTL KEY="$key"
 unshare -m --propagation private sh "$T/inner.sh" "$T" ||
 	broken "namespace run failed ($?)"
 
@@ -151,4 +153,7 @@ printf '%s\n' "$log" | grep -q 'op=account user="gina".*outcome=failure reason=n
 n=$(printf '%s\n' "$log" | grep -c 'orgauth(pam): op=auth user="gary"')
 expect_eq "gary's auth lines" 1 "$n"
 case "$log" in *"$(cat "$T/code")"*) fail "a code reached the log: $log" ;; esac
+# The administrator's changes are audited too.
+expect_contains "unlock audit" \
+	'orgauth(orgauthctl): op=mfa-unlock user="alice" outcome=success uid=0' "$log"
 exit 0

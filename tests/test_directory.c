@@ -737,6 +737,47 @@ test_hostile_values(void)
 		    &rc, NULL);
 	CHECK_STR("bad dn", "h.ldif:1: -: entry DN is not a valid DN\n", p);
 
+	/* listed as admin and as member of one organisation: its admin */
+	p = HOSTILE(BASE "\n" /* BASE's org lists a as admin */
+			 "dn: o=acme,dc=t\nchangetype: add\n"
+			 "objectClass: orgauthOrganization\no: acme\n",
+		    &rc, NULL);
+	CHECK(strstr(p, "duplicate entry: the same DN is at line 1\n"));
+	p = HOSTILE("dn: o=acme,dc=t\nobjectClass: orgauthOrganization\n"
+		    "o: acme\norgauthMember: uid=a,dc=t\n"
+		    "orgauthAdmin: uid=a,dc=t\norgauthMember: uid=a,dc=t\n\n"
+		    "dn: uid=a,dc=t\nobjectClass: posixAccount\nuid: a\n"
+		    "uidNumber: 5000\ngidNumber: 100\nhomeDirectory: /home/a\n",
+		    &rc, &m);
+	CHECK_STR("admin and member", "", p);
+	CHECK_STR("admin and member model",
+		  "org acme o=acme,dc=t wf=0 mfa=0 admins a members\n"
+		  "user a uid=a,dc=t 5000 100 [] /home/a [] acme admin\n",
+		  text(&m));
+	text_free(&m);
+
+	/* an escaped newline in a DN would forge lines of output */
+	p = HOSTILE("dn: o=a\\0Ab,dc=t\nobjectClass: orgauthOrganization\n"
+		    "o: a\n",
+		    &rc, NULL);
+	CHECK_STR("newline dn", "h.ldif:1: -: entry DN is not a valid DN\n", p);
+	p = HOSTILE(BASE "\ndn: o=b,dc=t\nobjectClass: orgauthOrganization\n"
+			 "o: b\norgauthAdmin: uid=a\\0d,dc=t\n",
+		    &rc, NULL);
+	CHECK_STR("newline ref",
+		  "h.ldif:13: o=b,dc=t: orgauthAdmin value 1 is not a valid "
+		  "DN\n",
+		  p);
+	/* a binary (#hex) value is shown in hex: it may hold anything */
+	p = HOSTILE("dn: o=#04020a0b,dc=t\nobjectClass: orgauthOrganization\n"
+		    "o: x\norgauthAdmin: uid=a,dc=t\n\n"
+		    "dn: uid=a,dc=t\nobjectClass: posixAccount\nuid: a\n"
+		    "uidNumber: 5000\ngidNumber: 100\nhomeDirectory: /home/a\n",
+		    &rc, &m);
+	CHECK_STR("binary dn", "", p);
+	CHECK(strstr(text(&m), "org x o=#04020A0B,dc=t ") != NULL);
+	text_free(&m);
+
 	/* very long values: a 1 MB gecos, a 100 kB DN, a long name */
 	n = 1 << 20;
 	big = malloc(n + 256);

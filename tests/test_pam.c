@@ -30,7 +30,8 @@
 #include <security/pam_appl.h>
 
 static int failures;
-static bool keep_service; /* concurrent logins share one service file */
+static bool keep_service;   /* concurrent logins share one service file */
+static const char *pam_env; /* put into the PAM environment, if set */
 static char tmp[256], confdir[300], conf_path[300], mfa_dir[300];
 static char module[600], ldif[600], orgauthctl[600];
 
@@ -251,6 +252,8 @@ login_with(struct script *s, const char *lines, const char *opts,
 	rc = pam_start_confdir("orgauth-test", user, &pc, confdir, &pamh);
 	if (rc != PAM_SUCCESS)
 		broken("pam_start_confdir");
+	if (pam_env != NULL && pam_putenv(pamh, pam_env) != PAM_SUCCESS)
+		broken("pam_putenv");
 	rc = op == AUTH ? pam_authenticate(pamh, 0) : pam_acct_mgmt(pamh, 0);
 	pam_end(pamh, rc);
 	return rc;
@@ -436,6 +439,7 @@ test_enrolment(struct script *s, char recovery[2][16])
 	CHECK(s->secret_len == 20);
 	CHECK(has(s, "otpauth://totp/orgauth:alice?secret="));
 	CHECK(has(s, "&digits=6&period=30"));
+	CHECK(!has(s, "\u2588")); /* no QR code without the option qr */
 	CHECK(record_exists("alice"));
 	/* the recovery codes, shown once */
 	p = s->transcript;
@@ -696,6 +700,27 @@ test_hotp(void)
 	write_conf("");
 }
 
+/* Option qr: the URI drawn as a QR code too (a build with libqrencode). */
+static void
+test_qr(void)
+{
+	struct script s;
+
+	memset(&s, 0, sizeof(s));
+	CHECK_RC(
+	    login_with(&s, AUTH_LINE, "qr", "bob", AUTH, T0, "@otp+0", NULL),
+	    PAM_SUCCESS);
+	CHECK(has(&s, "otpauth://totp/orgauth:bob?"));
+#ifdef HAVE_QRENCODE
+	/* the quiet zone's full blocks, then the finder pattern's corner */
+	CHECK(has(&s, "\u2588\u2588\u2588\u2588\u2588\u2588"));
+	CHECK(has(&s, "\u2588\u2588 \u2584\u2584\u2584\u2584\u2584 \u2588"));
+#else
+	CHECK(!has(&s, "\u2588"));
+#endif
+	CHECK_RC(auth(&s, "bob", T0 + PERIOD, "@otp+0", NULL), PAM_SUCCESS);
+}
+
 /* Stacks in which the module must not stand in for the password. */
 static void
 test_stacks(void)
@@ -722,6 +747,52 @@ test_stacks(void)
 	CHECK(login_with(&s, "auth required pam_permit.so\nauth required @M\n",
 			 "", "alice", AUTH, T0 + 900 * PERIOD, "000000",
 			 NULL) != PAM_SUCCESS);
+	run_cmd("%s --config %s mfa unlock alice >/dev/null", orgauthctl,
+		conf_path);
+}
+
+/*
+ * sshd with AuthenticationMethods password,keyboard-interactive: the code
+ * is asked for only once SSH_AUTH_INFO_0 shows the password method passed.
+ */
+static void
+test_ssh_after_password(struct script *s)
+{
+	const char *stack = "auth required pam_permit.so\nauth required @M\n";
+	time_t t = T0 + 800 * PERIOD;
+
+	/* the password method's run: no prompt, nothing counted */
+	pam_env = NULL;
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "alice-password", NULL),
+		 PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	pam_env = "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3Nza\n";
+	CHECK_RC(
+	    login_with(s, stack, "ssh_after_password", "alice", AUTH, t, NULL),
+	    PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	/* keyboard-interactive after the password: the code */
+	pam_env = "SSH_AUTH_INFO_0=password\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "000000", NULL),
+		 PAM_AUTH_ERR);
+	CHECK(has(s, "Verification code: "));
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH, t,
+			    "@otp+0", NULL),
+		 PAM_SUCCESS);
+	pam_env = "SSH_AUTH_INFO_0=publickey ssh-ed25519 AAAAC3Nza\npassword\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH,
+			    t + PERIOD, "@otp+0", NULL),
+		 PAM_SUCCESS);
+	CHECK(has(s, "Verification code: "));
+	/* a method name that merely starts with "password" is not it */
+	pam_env = "SSH_AUTH_INFO_0=passwordless\n";
+	CHECK_RC(login_with(s, stack, "ssh_after_password", "alice", AUTH,
+			    t + 2 * PERIOD, NULL),
+		 PAM_SUCCESS);
+	CHECK(s->transcript[0] == '\0');
+	pam_env = NULL;
 	run_cmd("%s --config %s mfa unlock alice >/dev/null", orgauthctl,
 		conf_path);
 }
@@ -842,7 +913,9 @@ main(void)
 	test_concurrent(&s);
 	test_workforce_and_scope();
 	test_hotp();
+	test_qr();
 	test_stacks();
+	test_ssh_after_password(&s);
 	test_fail_closed(&s);
 
 	oath_done();

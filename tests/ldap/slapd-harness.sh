@@ -66,8 +66,8 @@ tls_make_server() {
 }
 
 # slapd_init [SIZELIMIT]: the server's size limit on every search (500 by
-# default); paged searches may go past it in total (size.prtotal), as a
-# site that wants its directory read whole configures it.
+# default); the reader's paged searches may go past it in total
+# (size.prtotal), as doc/ldap.md tells a site to configure it.
 slapd_init() {
 	slapd_require
 	_limit=${1:-500}
@@ -127,7 +127,9 @@ olcSuffix: $SLAPD_BASE
 olcDbDirectory: $SLAPD_DIR/db
 olcDbMaxSize: 268435456
 olcRootDN: cn=admin,$SLAPD_BASE
-olcSizeLimit: size.soft=$_limit size.hard=$_limit size.prtotal=unlimited
+olcSizeLimit: size.soft=$_limit size.hard=$_limit
+olcLimits: dn.exact="$READER_DN" size.soft=$_limit size.hard=$_limit
+  size.prtotal=unlimited
 olcDbIndex: objectClass eq
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by * read
@@ -184,7 +186,10 @@ slapd_start() {
 		add_cleanup slapd_stop
 		_i=0
 		while [ $_i -lt 100 ]; do
-			slapd_answers && return 0
+			if slapd_answers; then
+				slapd_loopback_only
+				return 0
+			fi
 			kill -0 "$SLAPD_PID" 2>/dev/null || break
 			sleep 0.1
 			_i=$((_i + 1))
@@ -196,6 +201,18 @@ slapd_start() {
 			broken "slapd did not start"
 		}
 	done
+}
+
+# slapd_loopback_only: every socket slapd listens on is one of ours.
+slapd_loopback_only() {
+	ss -Hltnup | grep "pid=$SLAPD_PID," | awk '{ print $5 }' |
+		sort >"$SLAPD_DIR/listening"
+	printf '%s\n' "127.0.0.1:$SLAPD_PORT" "127.0.0.1:$SLAPD_TLS_PORT" |
+		sort >"$SLAPD_DIR/expected"
+	cmp -s "$SLAPD_DIR/listening" "$SLAPD_DIR/expected" || {
+		cat "$SLAPD_DIR/listening" >&2
+		broken "slapd listens on more than 127.0.0.1:$SLAPD_PORT and :$SLAPD_TLS_PORT"
+	}
 }
 
 slapd_stop() {
@@ -235,12 +252,12 @@ ldap_conf() {
 		END { for (i = 1; i <= n; i++) if (v[order[i]] !~ / = ?$/) print v[order[i]] }' >"$_lc_out"
 }
 
-# slapd_set_limits LIMITS: replaces the database's olcSizeLimit (slapd
-# stopped), e.g. "size.soft=500 size.hard=500" for a server that does not
-# let paged searches pass its limit.
+# slapd_set_limits LIMITS: replaces the reader's limits (slapd stopped),
+# e.g. "size.soft=500 size.hard=500" for a server that does not let paged
+# searches pass its limit.
 slapd_set_limits() {
 	printf '%s\n' "dn: olcDatabase={1}mdb,cn=config" "changetype: modify" \
-		"replace: olcSizeLimit" "olcSizeLimit: $1" \
+		"replace: olcLimits" "olcLimits: dn.exact=\"$READER_DN\" $1" \
 		>"$SLAPD_DIR/limits.ldif"
 	/usr/sbin/slapmodify -n0 -F "$SLAPD_DIR/conf" \
 		-l "$SLAPD_DIR/limits.ldif" >>"$SLAPD_DIR/slapadd.log" 2>&1 ||

@@ -37,7 +37,7 @@ rc=0
 "$@" || rc=$?
 if [ -n "$sink_pid" ]; then
 	# the sink has written everything once it has written a later line
-	logger -u /dev/log "orgauth-test-marker $$"
+	env -u LD_PRELOAD logger -u /dev/log "orgauth-test-marker $$"
 	n=0
 	while ! grep -q "orgauth-test-marker $$" "$logdir/syslog.log" \
 		2>/dev/null; do

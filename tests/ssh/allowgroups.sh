@@ -34,4 +34,6 @@ fi
 case "$(transcript)" in *uid=*) fail "bob: a session ran" ;; esac
 grep -q "User bob from 127.0.0.1 not allowed because none of user's groups are listed in AllowGroups" \
 	"$SSHH_DIR/sshd.log" || fail "sshd did not refuse bob by group: $(cat "$SSHH_DIR/sshd.log")"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0

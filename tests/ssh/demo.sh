@@ -9,6 +9,9 @@ SSHH_PAM_MODULE=$(sshh_find_built pam_orgauth.so)
 SSHH_NSS_MODULE=$(sshh_find_built libnss_orgauth.so.2)
 sshh_have_modules || skip "pam_orgauth.so or libnss_orgauth.so.2 not built"
 
+# The demo's folder is inside this test's: sshd reads the authorized keys
+# as the user, through both.
+chmod 0711 "$TEST_TMP"
 before=$(sshh_host_state)
 rc=0
 TMPDIR=$TEST_TMP sh "$top_srcdir/examples/demo" --no-install \

@@ -28,7 +28,7 @@ sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||
 
 # Inside the namespace the stand-in user exists; outside it does not.
 getent passwd tuser >/dev/null && broken "tuser exists on the host"
-out=$(sshh_in_ns getent passwd tuser)
+out=$(sshh_foreign getent passwd tuser)
 expect_eq "getent in the namespace" \
 	"tuser:x:4242:4242:Test:/home/tuser:/bin/sh" "$out"
 
@@ -66,7 +66,7 @@ if sshh_login nokey tuser password=s3cret -- id; then
 fi
 
 # pam_warn logs through syslog: the sink caught it.
-grep -q "pam_warn.*user=.tuser" "$SSHH_DIR/syslog.log" ||
+sshh_log_has "pam_warn.*user=.tuser" ||
 	fail "no syslog line caught: $(cat "$SSHH_DIR/syslog.log")"
 
 pid=$SSHH_SSHD_PID
@@ -75,4 +75,6 @@ kill -0 "$pid" 2>/dev/null && fail "sshd $pid still runs"
 ss -Htln "sport = :$SSHH_PORT" | grep -q . && fail "port still listened on"
 after=$(sshh_host_state)
 expect_eq "the machine's login configuration" "$before" "$after"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0

@@ -55,8 +55,7 @@ sshh_init() {
 		cd "$SSHH_DIR" &&
 		mkdir -p etc-orgauth state pam.d log home keys authorized \
 			transcripts &&
-		chmod 0755 . etc-orgauth home authorized &&
-		chmod 0700 state || return 1
+		chmod 0755 . etc-orgauth state home authorized || return 1
 	# sshd reads authorized keys as the user: the folders above must
 	# let it through.
 	chmod 0711 .. || return 1
@@ -96,7 +95,9 @@ sshh_init() {
 
 # sshh_ns_start: starts the private namespace and its syslog sink.
 sshh_ns_start() {
-	unshare -m --propagation private \
+	# --pdeathsig: should the caller die without its cleanup (a signal
+	# it does not trap), the namespace and sshd die with it.
+	setpriv --pdeathsig TERM unshare -m --propagation private \
 		sh "$top_srcdir/tests/ssh/ns-init.sh" "$SSHH_DIR" "$SSHH_SINK" \
 		>"$SSHH_DIR/ns.log" 2>&1 &
 	SSHH_NS_PID=$!
@@ -116,6 +117,13 @@ sshh_ns_start() {
 # sshh_in_ns COMMAND...: runs a command inside the namespace.
 sshh_in_ns() {
 	nsenter -t "$SSHH_NS_PID" -m -- "$@"
+}
+
+# sshh_foreign COMMAND...: a program that is not ours (id, getent) inside
+# the namespace; in a sanitizer build it runs with the ASan runtime, whose
+# leak report is about the program, not about our modules, so it is off.
+sshh_foreign() {
+	nsenter -t "$SSHH_NS_PID" -m -- env ASAN_OPTIONS=detect_leaks=0 "$@"
 }
 
 # sshh_octl ARGS...: orgauthctl inside the namespace (default paths),
@@ -151,6 +159,19 @@ sshh_pam_session() {
 	printf 'session required pam_mkhomedir.so umask=0022\n'
 	printf 'session required pam_env.so conffile=/dev/null envfile=%s readenv=1 user_readenv=0\n' \
 		"$SSHH_DIR/session.env"
+}
+
+# The `sshd` service of doc/deploying.md's "key, then a code" profile
+# (AuthenticationMethods publickey,keyboard-interactive): the key is the
+# first factor, checked by sshd; pam_orgauth asks for the second where the
+# organisation requires one (PAM_IGNORE otherwise, so pam_permit ends the
+# dialogue, and gives pam_setcred a success); who may log in at all is
+# pam_orgauth's account decision.
+sshh_pam_key_then_code() {
+	printf 'auth     required %s\n' "$SSHH_PAM_MODULE"
+	printf 'auth     required pam_permit.so\n'
+	printf 'account  required %s\n' "$SSHH_PAM_MODULE"
+	sshh_pam_session
 }
 
 # sshh_free_port: prints a 127.0.0.1 TCP port nobody listens on now.
@@ -200,9 +221,9 @@ CONF
 			"$(cut -d' ' -f1,2 "$SSHH_DIR/host_ed25519.pub")" \
 			>"$SSHH_DIR/known_hosts"
 		: >"$SSHH_DIR/sshd.log"
-		# nsenter itself, not a function: $! must be sshd's pid
-		# (nsenter executes sshd in its own process).
-		env ASAN_OPTIONS=detect_leaks=0 \
+		# Programs that execute the next, not a function: $! must
+		# be sshd's pid.
+		setpriv --pdeathsig TERM env ASAN_OPTIONS=detect_leaks=0 \
 			nsenter -t "$SSHH_NS_PID" -m -- \
 			"$SSHH_SSHD" -D -e -f "$SSHH_DIR/sshd_config" \
 			2>>"$SSHH_DIR/sshd.log" </dev/null &
@@ -236,8 +257,16 @@ sshh_sshd_stop() {
 	fi
 }
 
-# sshh_stop: stops sshd, then the namespace.  Safe to call twice.
+# sshh_stop: stops sshd, then the namespace.  Safe to call twice.  With
+# SSHH_KEEP set to a folder, the transcripts and logs are copied there
+# first (to look at a run after its temporary folder is gone).
 sshh_stop() {
+	if [ -n "${SSHH_KEEP:-}" ] && [ -d "${SSHH_DIR:-}/transcripts" ]; then
+		mkdir -p "$SSHH_KEEP" &&
+			cp -r "$SSHH_DIR/transcripts" "$SSHH_DIR"/*.log \
+				"$SSHH_DIR/sshd_config" "$SSHH_DIR/pam.d/sshd" \
+				"$SSHH_KEEP/" 2>/dev/null || :
+	fi
 	sshh_sshd_stop
 	if [ -n "$SSHH_NS_PID" ]; then
 		kill "$SSHH_NS_PID" 2>/dev/null || :
@@ -292,7 +321,8 @@ sshh_host_state() {
 		-exec ls -ld {} + 2>/dev/null | sort
 	find /etc/pam.d /etc/nsswitch.conf /etc/ssh -xdev -type f \
 		-exec sha256sum {} + 2>/dev/null | sort
-	ls /usr/lib/*/libnss_orgauth* /lib/*/libnss_orgauth* 2>/dev/null
+	# What is absent is part of the state, not an error.
+	ls /usr/lib/*/libnss_orgauth* /lib/*/libnss_orgauth* 2>/dev/null || :
 }
 
 # sshh_have_modules: true when both of our modules are built.
@@ -324,9 +354,25 @@ sshh_typed() {
 		tail -n 1
 }
 
+# sshh_log_sync: returns once the sink has written every message sent
+# before it was called: messages on one datagram socket arrive in order,
+# so once a marker sent now is in the file, the earlier ones are too.
+sshh_log_sync() {
+	SSHH_MARKS=$((${SSHH_MARKS:-0} + 1))
+	mark="orgauth-test-mark $$ $SSHH_MARKS"
+	sshh_foreign logger -u /dev/log -- "$mark" || return 1
+	i=0
+	until grep -q "$mark\$" "$SSHH_DIR/syslog.log" 2>/dev/null; do
+		[ $i -lt 200 ] || return 1
+		sleep 0.05
+		i=$((i + 1))
+	done
+}
+
 # sshh_log_has PATTERN: true when the syslog sink caught a line matching
 # the extended regular expression.
 sshh_log_has() {
+	sshh_log_sync || echo "harness: the syslog sink did not answer" >&2
 	grep -Eq "$1" "$SSHH_DIR/syslog.log"
 }
 
@@ -336,4 +382,11 @@ sshh_wrong_code() {
 	good=$(oathtool --totp -b "$1") || return 1
 	last=${good#"${good%?}"}
 	printf '%s%s\n' "${good%?}" $(((last + 1) % 10))
+}
+
+# sshh_sanitizer_reports: prints what AddressSanitizer or UBSan reported in
+# sshd's log (sshd and its children run our modules); nothing when clean.
+sshh_sanitizer_reports() {
+	grep -E -A20 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' \
+		"$SSHH_DIR/sshd.log" 2>/dev/null || :
 }

@@ -19,6 +19,8 @@ add_cleanup sshh_stop
 sshh_have_modules || skip "pam_orgauth.so or libnss_orgauth.so.2 not built"
 sshh_sample_org || broken "examples/orgauth.conf or directory.ldif missing"
 sshh_conf_set otp_window 3
+# Each recovery code costs an Argon2id hash at enrolment: one is enough.
+sshh_conf_set recovery_codes 1
 printf 'alice:alice-pw:sshd\nbob:bob-pw:sshd\n' >"$SSHH_DIR/passdb"
 chmod 0600 "$SSHH_DIR/passdb"
 sshh_pam_service <<PAM
@@ -59,4 +61,31 @@ if sshh_login alice-badcode alice password=alice-pw \
 fi
 expect_eq "code prompts" 1 "$(sshh_count code)"
 case "$(transcript)" in *uid=*) fail "a session ran" ;; esac
+
+# doc/deploying.md's simpler profile: one keyboard-interactive dialogue,
+# the password step first, then pam_orgauth (no option needed): each is
+# asked for once.  The password step is requisite, as Debian's
+# common-auth is (it ends with `requisite pam_deny.so`): a wrong password
+# ends the dialogue before the code, so someone without the password
+# cannot use up the user's allowance of wrong codes.
+sshh_sshd_stop
+sshh_pam_service <<PAM
+auth     requisite $SSHH_PAM_MATRIX passdb=$SSHH_DIR/passdb
+auth     required $SSHH_PAM_MODULE
+account  required $SSHH_PAM_MODULE
+$(sshh_pam_session)
+PAM
+sshh_sshd_start "AuthenticationMethods keyboard-interactive" || broken "sshd"
+sshh_login alice-kbdint alice password=alice-pw secret="$secret" step=2 -- id ||
+	fail "alice in one dialogue: $(transcript)"
+expect_contains "alice's id" "(acme-admin)" "$(transcript)"
+expect_eq "password prompts in one dialogue" 1 "$(sshh_count password)"
+expect_eq "code prompts in one dialogue" 1 "$(sshh_count code)"
+if sshh_login alice-kbdint-badpw alice password=wrong secret="$secret" \
+	step=3 -- id; then
+	fail "a wrong password was accepted in one dialogue: $(transcript)"
+fi
+expect_eq "code prompts after a wrong password" 0 "$(sshh_count code)"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0

@@ -12,21 +12,15 @@ add_cleanup sshh_stop
 sshh_have_modules || skip "pam_orgauth.so or libnss_orgauth.so.2 not built"
 sshh_sample_org || broken "examples/orgauth.conf or directory.ldif missing"
 sshh_conf_set otp_window 3
+# Each recovery code costs an Argon2id hash at enrolment: one is enough.
+sshh_conf_set recovery_codes 1
 sshh_conf_set lockout_failures 3
 sshh_conf_set lockout_window 600
 sshh_conf_set lockout_duration 600
 for u in alice bob carol; do
 	sshh_user_key $u
 done
-sshh_pam_service <<PAM
-# The key is the first factor (sshd checks it); pam_orgauth asks acme's
-# members for the second, and pam_permit lets the dialogue end for users
-# who need none.  Who may log in at all is the account stage's call.
-auth     required $SSHH_PAM_MODULE
-auth     required pam_permit.so
-account  required $SSHH_PAM_MODULE
-$(sshh_pam_session)
-PAM
+sshh_pam_key_then_code | sshh_pam_service
 sshh_ns_start || broken "namespace"
 sshh_octl sync >"$TEST_TMP/sync.out" 2>&1 || fail "sync: $(cat "$TEST_TMP/sync.out")"
 sshh_sshd_start "AuthenticationMethods publickey,keyboard-interactive" ||
@@ -115,10 +109,13 @@ sshh_login carol-unlocked carol key=carol secret="$carol_secret" step=2 -- id ||
 	fail "carol after unlock: $(transcript)"
 
 # Codes and secrets never reach the log.
+sshh_log_sync || broken "the syslog sink did not answer"
 for s in "$alice_secret" "$bob_secret" "$carol_secret"; do
 	grep -q -- "$s" "$SSHH_DIR/syslog.log" "$SSHH_DIR/sshd.log" &&
 		fail "a secret was logged"
 done
 grep -qw -- "$used" "$SSHH_DIR/syslog.log" "$SSHH_DIR/sshd.log" &&
 	fail "a code was logged"
+reports=$(sshh_sanitizer_reports)
+[ -z "$reports" ] || fail "sanitizer reports in sshd's log: $reports"
 exit 0
