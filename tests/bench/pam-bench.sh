@@ -165,9 +165,9 @@ chmod 0755 "$W/oath"
 S=$W/pam.d
 mkdir "$S"
 echo "auth required $MODULE config=$CONF" >"$S/orgauth"
-echo "auth required pam_oath.so usersfile=$W/users.oath window=$WINDOW digits=6" \
-	>"$S/oath"
-echo "auth required pam_oath.so usersfile=$W/oath/\${USER} window=$WINDOW digits=6" \
+OATH_OPTS="window=$WINDOW digits=6"
+echo "auth required pam_oath.so usersfile=$W/users.oath $OATH_OPTS" >"$S/oath"
+echo "auth required pam_oath.so usersfile=$W/oath/\${USER} $OATH_OPTS" \
 	>"$S/oath-peruser"
 echo "auth required pam_permit.so" >"$S/permit"
 printf 'auth required pam_permit.so\nauth required %s config=%s\n' \
@@ -189,6 +189,7 @@ in_ns() {
 		return
 	fi
 	mkdir -p "$W/ns"
+	# shellcheck disable=SC2016 # expanded by the inner shell
 	unshare -m --propagation private sh -c '
 		set -eu
 		d=$1; sink=$2; shift 2
@@ -214,7 +215,8 @@ in_ns() {
 echo "pam-bench: timing $N users x $ROUNDS rounds x 8 cases" >&2
 # shellcheck disable=SC2086 # the cases are one a line, no spaces
 in_ns env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$W/passwd" \
-	NSS_WRAPPER_GROUP="$W/group" "$DRIVER" -r "$ROUNDS" -p $PERIOD -w $WINDOW "$S" $CASES \
+	NSS_WRAPPER_GROUP="$W/group" \
+	"$DRIVER" -r "$ROUNDS" -p $PERIOD -w $WINDOW "$S" $CASES \
 	>"$W/timed.tsv" || die "the timed run failed"
 # the modules' lines went to the sink, not nowhere
 if [ "$SYSLOG" = 1 ]; then
@@ -238,8 +240,8 @@ if [ "$CG_USERS" -gt 0 ] && command -v valgrind >/dev/null; then
 	after=$(($(date +%s) / PERIOD))
 	# shellcheck disable=SC2086
 	in_ns env LD_PRELOAD="$NSSW" NSS_WRAPPER_PASSWD="$W/passwd" \
-		NSS_WRAPPER_GROUP="$W/group" valgrind --tool=callgrind --toggle-collect=bench_login \
-		--dump-after=run_case \
+		NSS_WRAPPER_GROUP="$W/group" valgrind --tool=callgrind \
+		--toggle-collect=bench_login --dump-after=run_case \
 		--callgrind-out-file="$W/cg/out.%p" \
 		"$DRIVER" -a "$after" -p $PERIOD -w $WINDOW "$S" $cg_cases \
 		>"$W/cg.tsv" 2>"$W/cg.log" ||
@@ -247,7 +249,7 @@ if [ "$CG_USERS" -gt 0 ] && command -v valgrind >/dev/null; then
 	# one dump per case, in the order given (out.PID.1, .2, ...)
 	k=1
 	for c in $(echo "$CASES" | cut -d: -f1); do
-		f=$(ls "$W/cg"/out.*."$k" 2>/dev/null | head -n 1)
+		f=$(find "$W/cg" -name "out.*.$k" | head -n 1)
 		[ -n "$f" ] || die "no callgrind dump $k"
 		ir=$(sed -n 's/^summary: //p' "$f")
 		CG="$CG$c $((ir / CG_USERS))
@@ -261,9 +263,10 @@ fs=$(findmnt -n -o FSTYPE -T "$W" 2>/dev/null || stat -f -c %T "$W")
 echo
 echo "orgauth PAM benchmark: $N users ($NP without MFA, cache" \
 	"$(($(stat -c %s "$W/cache") / 1024)) KiB), $ROUNDS rounds; $(nproc) cores," \
-	"$(. /etc/os-release && echo "$PRETTY_NAME"); store on $fs;" \
+	"$(sed -n 's/^PRETTY_NAME="*\([^"]*\)"*$/\1/p' /etc/os-release);" \
+	"store on $fs;" \
 	"syslog sink: $([ "$SYSLOG" = 1 ] && echo yes || echo no)"
-echo "$CG" | awk -v cg_users="$CG_USERS" '
+echo "$CG" | awk '
 	FNR == NR { if ($1 != "") ir[$1] = $2; next }
 	FNR == 1 { next }
 	{ mean[$1] = $4; med[$1] = $5; p10[$1] = $6; p90[$1] = $7; n[$1] = $3 }
@@ -280,11 +283,14 @@ echo "$CG" | awk -v cg_users="$CG_USERS" '
 		}
 		print ""
 		print "ratios (median time; instructions where counted):"
-		ratio("accept: orgauth / oath (one users file)", "orgauth", "oath")
-		ratio("accept: orgauth / oath (file per user)", "orgauth", "oath-peruser")
-		ratio("reject: orgauth / oath (one users file)", "orgauth-wrong", "oath-wrong")
-		ratio("reject: orgauth / oath (file per user)", "orgauth-wrong", "oath-peruser-wrong")
-		ratio("no MFA: permit+orgauth / permit", "permit-orgauth-none", "permit-none")
+		one = "orgauth / oath (one users file)"
+		per = "orgauth / oath (file per user)"
+		ratio("accept: " one, "orgauth", "oath")
+		ratio("accept: " per, "orgauth", "oath-peruser")
+		ratio("reject: " one, "orgauth-wrong", "oath-wrong")
+		ratio("reject: " per, "orgauth-wrong", "oath-peruser-wrong")
+		ratio("no MFA: permit+orgauth / permit", "permit-orgauth-none",
+			"permit-none")
 		printf "%-42s %8.1f us\n", "no MFA: orgauth alone (median difference)",
 			med["permit-orgauth-none"] - med["permit-none"]
 	}
