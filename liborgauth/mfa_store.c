@@ -970,26 +970,30 @@ oa_mfa_codes_free(struct oa_mfa_codes *codes)
 	codes->n = 0;
 }
 
+void
+oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec)
+{
+	unsigned char *secret = rec->secret;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->secret = secret;
+	rec->kind = conf->otp_kind;
+	rec->digits = conf->otp_digits;
+	rec->period = conf->otp_period;
+	rec->enrolled_at = (int64_t)time(NULL);
+	randombytes_buf(rec->secret, OA_MFA_SECRET_BYTES);
+}
+
 enum oa_mfa_error
-oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec,
-		struct oa_mfa_codes *codes)
+oa_mfa_recovery_codes(const struct oa_conf *conf, struct oa_mfa_record *rec,
+		      struct oa_mfa_codes *codes)
 {
 	unsigned i, j;
 	char *c;
 
 	codes->n = 0;
 	codes->code = NULL;
-	{
-		unsigned char *secret = rec->secret;
-
-		memset(rec, 0, sizeof(*rec));
-		rec->secret = secret;
-	}
-	rec->kind = conf->otp_kind;
-	rec->digits = conf->otp_digits;
-	rec->period = conf->otp_period;
-	rec->enrolled_at = (int64_t)time(NULL);
-	randombytes_buf(rec->secret, OA_MFA_SECRET_BYTES);
+	rec->n_recovery = 0;
 	if (conf->recovery_codes == 0)
 		return OA_MFA_OK;
 	codes->code =
@@ -1010,6 +1014,7 @@ oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec,
 					  crypto_pwhash_MEMLIMIT_INTERACTIVE,
 					  crypto_pwhash_ALG_ARGON2ID13) < 0) {
 			oa_mfa_codes_free(codes);
+			rec->n_recovery = 0;
 			return OA_MFA_EIO;
 		}
 		codes->n = i + 1;

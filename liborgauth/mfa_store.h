@@ -96,14 +96,18 @@ enum oa_mfa_error oa_mfa_enrolled(struct oa_mfa_store *store, const char *user);
 enum oa_mfa_error oa_mfa_read(struct oa_mfa_store *store, const char *user,
 			      struct oa_mfa_record *rec);
 
+/* A new record: a random secret, kind, digits and period from conf. */
+void oa_mfa_generate(const struct oa_conf *conf, struct oa_mfa_record *rec);
+
 /*
- * A new record for user: random secret, kind/digits/period from conf, and
- * conf->recovery_codes recovery codes, their hashes in rec and the plain
- * codes in codes (free with oa_mfa_codes_free).
+ * conf->recovery_codes new recovery codes for rec: their Argon2id hashes
+ * in rec, the plain codes in codes (free with oa_mfa_codes_free).  Slow
+ * by design (about 0.1 s and 64 MiB a code), so made once the secret is
+ * confirmed.
  */
-enum oa_mfa_error oa_mfa_generate(const struct oa_conf *conf,
-				  struct oa_mfa_record *rec,
-				  struct oa_mfa_codes *codes);
+enum oa_mfa_error oa_mfa_recovery_codes(const struct oa_conf *conf,
+					struct oa_mfa_record *rec,
+					struct oa_mfa_codes *codes);
 void oa_mfa_codes_free(struct oa_mfa_codes *codes);
 
 /* The otpauth:// URI of rec, and the secret alone in base32. */

@@ -452,13 +452,7 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 		ret = PAM_BUF_ERR;
 		goto out;
 	}
-	err = oa_mfa_generate(conf, &rec, &codes);
-	if (err != OA_MFA_OK) {
-		log_decision(l, LOG_ERR, "failure", "enrol-generate-failed",
-			     oa_mfa_strerror(err));
-		ret = PAM_AUTHINFO_UNAVAIL;
-		goto out;
-	}
+	oa_mfa_generate(conf, &rec);
 	rec.enrolled_at = (int64_t)o->now;
 	len = (size_t)snprintf(
 	    msg, MSG_MAX,
@@ -499,6 +493,13 @@ enrol(pam_handle_t *pamh, const struct oa_conf *conf, const struct opts *o,
 	}
 	/* The confirming code is spent like any other. */
 	rec.counter = rec.kind == OA_OTP_TOTP ? step : step + 1;
+	err = oa_mfa_recovery_codes(conf, &rec, &codes);
+	if (err != OA_MFA_OK) {
+		log_decision(l, LOG_ERR, "failure", "enrol-generate-failed",
+			     oa_mfa_strerror(err));
+		ret = PAM_AUTHINFO_UNAVAIL;
+		goto out;
+	}
 	err = oa_mfa_enrol(store, l->user, &rec, false);
 	if (err != OA_MFA_OK) {
 		log_decision(l, LOG_ERR, "failure", "enrol-store-failed",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -189,6 +190,24 @@ check_host(const struct oa_cli *cli, const struct oa_directory *dir,
 	}
 }
 
+/*
+ * Whoever can write the configuration or the directory decides who logs
+ * in: say so when that is more than the file's owner.  A warning, not a
+ * problem: the file may sit on a volume that shows other modes.
+ */
+static void
+warn_writable(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		fprintf(stderr,
+			"%s: warning: writable by %s: whoever can write it "
+			"decides who logs in\n",
+			path,
+			(st.st_mode & S_IWOTH) != 0 ? "everyone" : "its group");
+}
+
 static void
 print_compile_problem(void *ctx, const char *message)
 {
@@ -260,6 +279,9 @@ oa_cmd_check(struct oa_cli *cli, int argc, char **argv)
 	if (dir == NULL)
 		return rc;
 	check_host(cli, dir, &p);
+	warn_writable(cli->config_path);
+	if (cli->conf.directory_source == OA_DIR_LDIF)
+		warn_writable(cli->conf.directory_ldif);
 	if (p.count == 0 && check_groups(cli, dir, &p) < 0) {
 		oa_cli_error("out of memory");
 		oa_dir_free(dir);

@@ -181,7 +181,8 @@ cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
 	uri = sodium_malloc(OA_MFA_URI_LEN);
 	if (uri == NULL)
 		goto out;
-	err = oa_mfa_generate(&cli->conf, &rec, &codes);
+	oa_mfa_generate(&cli->conf, &rec);
+	err = oa_mfa_recovery_codes(&cli->conf, &rec, &codes);
 	if (err == OA_MFA_OK)
 		err = oa_mfa_enrol(store, user, &rec, replace);
 	if (err != OA_MFA_OK) {

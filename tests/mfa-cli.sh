@@ -11,7 +11,7 @@ cat >"$conf" <<EOF2
 cache_file = $T/cache
 mfa_dir = $T/state/mfa
 host_key_file = $T/state/host.key
-recovery_codes = 3
+recovery_codes = 2
 otp_issuer = Acme Corp
 EOF2
 mkdir -m 0700 "$T/state"
@@ -25,7 +25,7 @@ key=$(printf '%s\n' "$out" | sed -n 's/^key: //p')
 expect_contains "issuer in the label" "otpauth://totp/Acme%20Corp:alice?" "$uri"
 expect_contains "secret in the URI" "secret=$key&" "$uri"
 expect_contains "issuer parameter" "&issuer=Acme%20Corp&" "$uri"
-expect_eq "recovery codes" 3 "$(printf '%s\n' "$out" | grep -c '^recovery: [0-9][0-9]-[0-9a-z]\{5\}-[0-9a-z]\{5\}$')"
+expect_eq "recovery codes" 2 "$(printf '%s\n' "$out" | grep -c '^recovery: [0-9][0-9]-[0-9a-z]\{5\}-[0-9a-z]\{5\}$')"
 # 160-bit secret: 32 base32 characters, and oathtool accepts it.
 expect_eq "key length" 32 "${#key}"
 oathtool --totp -b "$key" >/dev/null || fail "oathtool refused the key"
@@ -34,23 +34,25 @@ rec=$T/state/mfa/alice.mfa
 grep -q "$key" "$rec" && fail "the secret is in the record in clear"
 code1=$(printf '%s\n' "$out" | sed -n 's/^recovery: //p' | head -n 1)
 grep -q "$code1" "$rec" && fail "a recovery code is in the record in clear"
-expect_eq "argon2id hashes" 3 "$(grep -c '^recovery=\$argon2id\$' "$rec")"
+expect_eq "argon2id hashes" 2 "$(grep -c '^recovery=\$argon2id\$' "$rec")"
 
 # Modes and owners.
 expect_eq "store folder" "700 root" "$(stat -c '%a %U' "$T/state/mfa")"
 expect_eq "record" "600 root" "$(stat -c '%a %U' "$rec")"
 expect_eq "host key" "600 root 32" "$(stat -c '%a %U %s' "$T/state/host.key")"
 
+out=$(mfa status alice) || fail "status alice: $out"
+expect_contains "status" "alice: enrolled" "$out"
+expect_contains "status" "recovery codes left 2/2" "$out"
+expect_contains "status" "not locked" "$out"
+
+# From here on no recovery codes: Argon2id is slow under valgrind.
+sed -i 's/^recovery_codes = 2$/recovery_codes = 0/' "$conf"
 mfa enroll alice >/dev/null 2>&1
 expect_eq "enroll twice" 1 "$?"
 mfa enroll --replace alice >"$T/replaced" || fail "enroll --replace"
 key2=$(sed -n 's/^key: //p' "$T/replaced")
 [ "$key2" != "$key" ] || fail "--replace kept the old secret"
-
-out=$(mfa status alice) || fail "status alice: $out"
-expect_contains "status" "alice: enrolled" "$out"
-expect_contains "status" "recovery codes left 3/3" "$out"
-expect_contains "status" "not locked" "$out"
 mfa enroll bob >/dev/null || fail "enroll bob"
 expect_eq "status lists both" 2 "$(mfa status | grep -c ': enrolled')"
 

@@ -115,4 +115,18 @@ printf 'directory_ldif = %s\nproject_group_template = %%o-%%n\n' \
 expect 1 "both make the group a-admin" --config "$TEST_TMP/clash.conf" check
 printf 'directory_ldif = %s\n' "$TEST_TMP/clash.ldif" >"$TEST_TMP/ok.conf"
 expect 0 "" --config "$TEST_TMP/ok.conf" check
+
+# a directory others can write is worth a warning, not a failure
+cp "$top_srcdir/examples/directory.ldif" "$TEST_TMP/open.ldif"
+chmod 666 "$TEST_TMP/open.ldif"
+printf 'directory_ldif = %s\n' "$TEST_TMP/open.ldif" >"$TEST_TMP/open.conf"
+chmod 644 "$TEST_TMP/open.conf"
+expect 0 "$TEST_TMP/open.ldif: warning: writable by everyone" \
+	--config "$TEST_TMP/open.conf" check
+chmod 664 "$TEST_TMP/open.ldif"
+expect 0 "$TEST_TMP/open.ldif: warning: writable by its group" \
+	--config "$TEST_TMP/open.conf" check
+chmod 644 "$TEST_TMP/open.ldif"
+expect 0 "" --config "$TEST_TMP/open.conf" check
+[ -s "$TEST_TMP/err" ] && fail "warning for a file only its owner writes"
 exit 0

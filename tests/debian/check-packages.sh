@@ -252,7 +252,7 @@ done
 # The man pages where they belong, and every man page of doc/ in exactly
 # one package, compressed.
 for m in orgauth/man8/orgauthctl.8 orgauth/man5/orgauth.conf.5 \
-	libpam-orgauth/man8/pam_orgauth.8; do
+	libpam-orgauth/man8/pam_orgauth.8 libnss-orgauth/man5/nss_orgauth.5; do
 	[ -f "$work/x/${m%%/*}/usr/share/man/${m#*/}.gz" ] ||
 		fail "${m%%/*}: man page ${m##*/} missing"
 done
