@@ -561,6 +561,35 @@ cmd_erange(const char *user, const char *group)
 	return failures > 0 ? 1 : 0;
 }
 
+static int
+cmd_loop(long n, int nq, char **queries)
+{
+	static char first[LINE_MAX_LEN], line[LINE_MAX_LEN];
+	size_t len = 0;
+	long i;
+	int q;
+
+	for (q = 0; q < nq; q++) {
+		query(queries[q], line, sizeof(line));
+		put(first, sizeof(first), &len, "%s\n", line);
+	}
+	for (i = 0; i < n; i++) {
+		static char got[LINE_MAX_LEN];
+
+		len = 0;
+		for (q = 0; q < nq; q++) {
+			query(queries[q], line, sizeof(line));
+			put(got, sizeof(got), &len, "%s\n", line);
+		}
+		if (strcmp(got, first) != 0) {
+			fprintf(stderr, "answers changed:\n%s", got);
+			return 1;
+		}
+	}
+	printf("%s", first);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -570,6 +599,8 @@ main(int argc, char **argv)
 		return cmd_damage(argv + 2, argc - 7, argv + 7);
 	if (argc >= 6 && strcmp(argv[1], "watch") == 0)
 		return cmd_watch(argv + 2, argc - 5, argv + 5);
+	if (argc >= 4 && strcmp(argv[1], "loop") == 0)
+		return cmd_loop(atol(argv[2]), argc - 3, argv + 3);
 	if (argc == 4 && strcmp(argv[1], "erange") == 0)
 		return cmd_erange(argv[2], argv[3]);
 	fprintf(stderr, "usage: see the top of nss_lookup.c\n");
