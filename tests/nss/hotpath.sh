@@ -29,8 +29,8 @@ traced() {
 		>"$TEST_TMP/out.$1" || fail "loop $1: $(cat "$TEST_TMP/out.$1")"
 }
 ours() {
-	grep -v -e nsswitch.conf -e /nscd/ -e '^[0-9]* close(' \
-		-e '^[0-9]* socket(AF_UNIX' "$TEST_TMP/trace.$1" | wc -l
+	grep -v -e nsswitch.conf -e /nscd/ -e '^[0-9]* *close(' \
+		-e '^[0-9]* *socket(AF_UNIX' "$TEST_TMP/trace.$1" | wc -l
 }
 opens() {
 	grep -c "open.*\"$CACHE\"" "$TEST_TMP/trace.$1" || :
