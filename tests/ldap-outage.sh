@@ -80,13 +80,16 @@ start_relay "$SLAPD_TLS_PORT" 0 stall
 tls_relay="ldaps://${relay#ldap://}"
 ldap_conf "$conf" "ldap_uri = $tls_relay" "ldap_timeout = 1"
 expect_sync_fails "silent ldaps" "$tls_relay"
-expect_contains "silent ldaps" "TLS handshake failed: no answer within ldap_timeout = 1 s" "$(cat "$err")"
+expect_contains "silent ldaps" "TLS handshake failed" "$(cat "$err")"
+expect_contains "silent ldaps" "ldap_timeout = 1 s" "$(cat "$err")"
 wait "$proxy_pid"
-# The StartTLS response of slapd: 38 bytes.
+# slapd's StartTLS response is 38 bytes: the relay passes it, then no
+# more.
 start_relay "$SLAPD_PORT" 38 stall
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_timeout = 1"
 expect_sync_fails "silent after StartTLS" "$relay"
-expect_contains "silent after StartTLS" "StartTLS failed: no answer within ldap_timeout = 1 s" "$(cat "$err")"
+expect_contains "silent after StartTLS" "StartTLS failed" "$(cat "$err")"
+expect_contains "silent after StartTLS" "ldap_timeout = 1 s" "$(cat "$err")"
 wait "$proxy_pid"
 
 # The next URI is used after such a server, and the sync succeeds.
