@@ -18,7 +18,9 @@ enum oa_cache_error {
 	OA_CACHE_OK = 0,
 	OA_CACHE_ENOENT,   /* no cache file */
 	OA_CACHE_EIO,	   /* open, stat or mmap failed (errno kept) */
-	OA_CACHE_EPERM,	   /* not a regular file, or writable by non-root */
+	OA_CACHE_EPERM,	   /* not a regular file, writable by group or
+			      others, or owned by neither root nor the
+			      caller */
 	OA_CACHE_EFORMAT,  /* bad magic, version, size or offsets */
 	OA_CACHE_ECHECKSUM /* contents do not match the checksum */
 };

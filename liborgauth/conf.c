@@ -535,6 +535,19 @@ check_consistency(const struct oa_conf *conf, struct parse_ctx *pc)
 			conf->gid_max);
 	if (conf->directory_source == OA_DIR_LDAP && conf->ldap_uri[0] == '\0')
 		problem(pc, "directory = ldap needs ldap_uri");
+	/*
+	 * These narrow who holds a role in host_organisation; without one
+	 * the account check does not run at all, so they would silently
+	 * let everyone in.
+	 */
+	if (conf->host_organisation[0] == '\0') {
+		if (conf->required_project[0] != '\0')
+			problem(pc, "required_project needs host_organisation");
+		if (conf->required_dataset[0] != '\0')
+			problem(pc, "required_dataset needs host_organisation");
+		if (conf->allowed_roles != OA_ROLE_ALL)
+			problem(pc, "allowed_roles needs host_organisation");
+	}
 }
 
 int

@@ -116,15 +116,16 @@ init_map_lock(void)
 static void
 before_fork(void)
 {
-	pthread_mutex_lock(&enum_lock);
+	/* the order of the enumerations: map_lock, then enum_lock */
 	pthread_rwlock_wrlock(&map_lock);
+	pthread_mutex_lock(&enum_lock);
 }
 
 static void
 after_fork_parent(void)
 {
-	pthread_rwlock_unlock(&map_lock);
 	pthread_mutex_unlock(&enum_lock);
+	pthread_rwlock_unlock(&map_lock);
 }
 
 static void

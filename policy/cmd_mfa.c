@@ -21,6 +21,7 @@
 
 #include <sodium.h>
 
+#include "cache.h"
 #include "commands.h"
 #include "log.h"
 #include "mfa_qr.h"
@@ -164,6 +165,38 @@ print_qr(const char *uri)
 	sodium_free(qr);
 }
 
+/*
+ * pam_orgauth never takes a code from a user the directory does not know
+ * (it leaves them to other modules, or refuses them), so a second factor
+ * handed over for one would protect nothing.  Without a usable cache (a host
+ * not synced yet) this cannot be told, and enrolment goes on with a warning.
+ */
+static bool
+enrol_allowed(const struct oa_cli *cli, const char *user)
+{
+	struct oa_cache_map map;
+	struct oa_cache_user u;
+	enum oa_cache_error e;
+	bool known;
+
+	e = oa_cache_open(&map, cli->conf.cache_file);
+	if (e != OA_CACHE_OK) {
+		fprintf(stderr,
+			"orgauthctl: warning: mfa enroll: cannot check that "
+			"%s is in the directory (%s: %s)\n",
+			user, cli->conf.cache_file, oa_cache_strerror(e));
+		return true;
+	}
+	known = oa_cache_user_by_name(&map, user, &u);
+	oa_cache_close(&map);
+	if (!known)
+		oa_cli_error("mfa enroll: %s is not in the directory (role "
+			     "cache %s): pam_orgauth would never ask for this "
+			     "code; add the user and run orgauthctl sync first",
+			     user, cli->conf.cache_file);
+	return known;
+}
+
 static int
 cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
 	   bool replace, bool qr)
@@ -176,6 +209,8 @@ cmd_enroll(struct oa_cli *cli, struct oa_mfa_store *store, const char *user,
 	unsigned i;
 	int ret = OA_EXIT_USAGE;
 
+	if (!enrol_allowed(cli, user))
+		return OA_EXIT_PROBLEM;
 	if (oa_mfa_record_init(&rec) < 0)
 		return OA_EXIT_USAGE;
 	uri = sodium_malloc(OA_MFA_URI_LEN);

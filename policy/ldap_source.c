@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -19,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +66,31 @@ oa_ldap_escape_value(char *out, size_t outsize, const char *value, size_t len)
 	return (ssize_t)o;
 }
 
+/*
+ * True when text is one parenthesised filter item: balanced, and closed
+ * only by its last character.  (In a filter, a parenthesis inside a value
+ * is written \28 or \29, so every raw one is structure.)
+ */
+static bool
+one_item(const char *text, size_t len)
+{
+	size_t i, depth = 0;
+
+	if (len < 2 || text[0] != '(')
+		return false;
+	for (i = 0; i < len; i++) {
+		if (text[i] == '(') {
+			depth++;
+		} else if (text[i] == ')') {
+			if (depth == 0)
+				return false;
+			if (--depth == 0 && i != len - 1)
+				return false;
+		}
+	}
+	return depth == 0;
+}
+
 int
 oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 		     const char *extra)
@@ -74,9 +102,9 @@ oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 	if (oa_ldap_escape_value(escaped, sizeof(escaped), object_class,
 				 strlen(object_class)) < 0)
 		goto fail;
-	/* The extra filter is the administrator's, but it must at least be
-	 * one parenthesised item so it cannot close our '&' early. */
-	if (extra_len > 0 && (extra[0] != '(' || extra[extra_len - 1] != ')'))
+	/* The extra filter is the administrator's, used as written; but as
+	 * one item, it cannot close our '&' early. */
+	if (extra_len > 0 && !one_item(extra, extra_len))
 		goto fail;
 	n = snprintf(out, outsize, "(&(objectClass=%s)%s)", escaped,
 		     extra_len > 0 ? extra : "");
@@ -325,6 +353,163 @@ fail:
 }
 
 /*
+ * A timer for the TLS handshake.  libldap (2.5, GnuTLS) spins forever on a
+ * non-blocking socket when the peer accepts the connection but never
+ * answers the handshake, and has no timeout of its own for it; so the
+ * handshake runs on a blocking socket, and when the time is up this
+ * thread shuts the socket down, which ends the handshake with an error.
+ */
+struct watchdog {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+	int fd;
+	bool done;
+	bool fired;
+};
+
+static void *
+watchdog_run(void *arg)
+{
+	struct watchdog *wd = arg;
+
+	pthread_mutex_lock(&wd->lock);
+	while (!wd->done) {
+		if (pthread_cond_timedwait(&wd->wake, &wd->lock,
+					   &wd->deadline) == ETIMEDOUT &&
+		    !wd->done) {
+			shutdown(wd->fd, SHUT_RDWR);
+			wd->fired = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&wd->lock);
+	return NULL;
+}
+
+static int
+watchdog_start(struct watchdog *wd, int fd, unsigned seconds)
+{
+	pthread_condattr_t attr;
+	int ret = -1;
+
+	memset(wd, 0, sizeof(*wd));
+	wd->fd = fd;
+	if (clock_gettime(CLOCK_MONOTONIC, &wd->deadline) < 0)
+		return -1;
+	wd->deadline.tv_sec += (time_t)seconds;
+	if (pthread_condattr_init(&attr) != 0)
+		return -1;
+	if (pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&wd->wake, &attr) != 0)
+		goto out;
+	if (pthread_mutex_init(&wd->lock, NULL) != 0) {
+		pthread_cond_destroy(&wd->wake);
+		goto out;
+	}
+	if (pthread_create(&wd->thread, NULL, watchdog_run, wd) != 0) {
+		pthread_mutex_destroy(&wd->lock);
+		pthread_cond_destroy(&wd->wake);
+		goto out;
+	}
+	ret = 0;
+out:
+	pthread_condattr_destroy(&attr);
+	return ret;
+}
+
+/* Stops the timer; true when it fired (the socket is then shut down). */
+static bool
+watchdog_stop(struct watchdog *wd)
+{
+	pthread_mutex_lock(&wd->lock);
+	wd->done = true;
+	pthread_cond_signal(&wd->wake);
+	pthread_mutex_unlock(&wd->lock);
+	pthread_join(wd->thread, NULL);
+	pthread_mutex_destroy(&wd->lock);
+	pthread_cond_destroy(&wd->wake);
+	return wd->fired;
+}
+
+/*
+ * The URI libldap connects with.  For ldaps:// it is the same server as
+ * ldap://host:port, so that the connection is made first and TLS is then
+ * started on it under our timer (the host name is still the one the
+ * certificate must carry).
+ */
+static int
+plain_uri(const char *uri, bool ldaps, char *out, size_t size, char *err,
+	  size_t errsize)
+{
+	LDAPURLDesc *lud = NULL;
+	int n, rc;
+
+	if (!ldaps) {
+		n = snprintf(out, size, "%s", uri);
+		return n < 0 || (size_t)n >= size ? -1 : 0;
+	}
+	rc = ldap_url_parse(uri, &lud);
+	if (rc != LDAP_URL_SUCCESS || lud->lud_host == NULL ||
+	    lud->lud_host[0] == '\0') {
+		snprintf(err, errsize, "bad URI (no host)");
+		if (lud != NULL)
+			ldap_free_urldesc(lud);
+		return -1;
+	}
+	/* A numeric IPv6 address goes in brackets. */
+	n = snprintf(out, size,
+		     strchr(lud->lud_host, ':') != NULL ? "ldap://[%s]:%d"
+							: "ldap://%s:%d",
+		     lud->lud_host,
+		     lud->lud_port > 0 ? lud->lud_port : LDAPS_PORT);
+	ldap_free_urldesc(lud);
+	if (n < 0 || (size_t)n >= size) {
+		snprintf(err, errsize, "URI too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* TLS on the connected handle: the ldaps:// handshake or StartTLS. */
+static int
+secure_connection(LDAP *ld, const struct oa_conf *conf, bool ldaps, char *err,
+		  size_t errsize)
+{
+	static const char tls_hint[] =
+	    " (is the server's certificate signed by a CA of ldap_ca_file "
+	    "or ldap_ca_dir, and issued for the host name of the URI?)";
+	const char *step = ldaps ? "TLS handshake failed" : "StartTLS failed";
+	struct watchdog wd;
+	char why[WHY_MAX];
+	bool fired;
+	int fd = -1, rc;
+
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
+	    fd < 0 || watchdog_start(&wd, fd, conf->ldap_timeout) < 0) {
+		snprintf(err, errsize, "%s: cannot set up its timer", step);
+		return -1;
+	}
+	rc = ldaps ? ldap_install_tls(ld) : ldap_start_tls_s(ld, NULL, NULL);
+	fired = watchdog_stop(&wd);
+	if (rc == LDAP_SUCCESS && !fired)
+		return 0;
+	if (fired) {
+		snprintf(err, errsize,
+			 "%s: no answer within ldap_timeout = %u s", step,
+			 conf->ldap_timeout);
+	} else {
+		describe(ld, rc, conf, why, sizeof(why));
+		snprintf(err, errsize, "%s: %s%s", step, why,
+			 rc == LDAP_CONNECT_ERROR || rc == LDAP_SERVER_DOWN
+			     ? tls_hint
+			     : "");
+	}
+	return -1;
+}
+
+/*
  * Connects to one server, secures the connection and binds.  Returns the
  * handle, or NULL with the reason in err.
  */
@@ -334,15 +519,14 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 {
 	struct timeval net = {(time_t)conf->ldap_connect_timeout, 0};
 	struct timeval op = {(time_t)conf->ldap_timeout, 0};
+	struct timeval blocking = {-1, 0};
 	struct berval anonymous = {0, NULL};
 	int version = LDAP_VERSION3, deref = LDAP_DEREF_NEVER;
+	char handle_uri[OA_CONF_TEXT_LEN + 32];
 	char why[WHY_MAX];
-	static const char tls_hint[] =
-	    " (is the server's certificate signed by a CA of ldap_ca_file "
-	    "or ldap_ca_dir, and issued for the host name of the URI?)";
 	LDAP *ld = NULL;
 	bool ldaps;
-	int rc;
+	int rc, fd = -1, flags;
 
 	if (strncasecmp(uri, "ldaps://", 8) == 0) {
 		ldaps = true;
@@ -359,7 +543,10 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 			 "ldap_allow_plaintext = yes");
 		goto fail;
 	}
-	rc = ldap_initialize(&ld, uri);
+	if (plain_uri(uri, ldaps, handle_uri, sizeof(handle_uri), err,
+		      errsize) < 0)
+		goto fail;
+	rc = ldap_initialize(&ld, handle_uri);
 	if (rc != LDAP_SUCCESS) {
 		snprintf(err, errsize, "bad URI: %s", ldap_err2string(rc));
 		goto fail;
@@ -380,25 +567,33 @@ connect_server(const struct oa_conf *conf, const char *uri, struct berval *cred,
 	if ((ldaps || conf->ldap_starttls) &&
 	    set_tls_options(ld, conf, err, errsize) < 0)
 		goto fail;
-	if (!ldaps && conf->ldap_starttls) {
-		rc = ldap_start_tls_s(ld, NULL, NULL);
-		if (rc != LDAP_SUCCESS) {
-			describe(ld, rc, conf, why, sizeof(why));
-			snprintf(err, errsize, "StartTLS failed: %s%s", why,
-				 rc == LDAP_CONNECT_ERROR ? tls_hint : "");
-			goto fail;
-		}
-	} else {
-		/* Connect (and for ldaps://, shake hands) before binding, so
-		 * that a failure says which step failed. */
-		rc = ldap_connect(ld);
-		if (rc != LDAP_SUCCESS) {
-			describe(ld, rc, conf, why, sizeof(why));
-			snprintf(err, errsize, "cannot connect%s: %s%s",
-				 ldaps ? " or TLS handshake failed" : "", why,
-				 ldaps ? tls_hint : "");
-			goto fail;
-		}
+	/* The TCP connection alone (handle_uri is never ldaps://), bounded
+	 * by ldap_connect_timeout; then a blocking socket for the TLS
+	 * handshake (see struct watchdog). */
+	rc = ldap_connect(ld);
+	if (rc != LDAP_SUCCESS) {
+		describe(ld, rc, conf, why, sizeof(why));
+		snprintf(err, errsize, "cannot connect: %s", why);
+		goto fail;
+	}
+	if (ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &blocking) !=
+	    LDAP_OPT_SUCCESS) {
+		snprintf(err, errsize, "cannot set the connection options");
+		goto fail;
+	}
+	if ((ldaps || conf->ldap_starttls) &&
+	    secure_connection(ld, conf, ldaps, err, errsize) < 0)
+		goto fail;
+	/* From here on every wait is ldap_result()'s, which times out only
+	 * on a non-blocking socket: on a blocking one, an answer cut short
+	 * would block in read() for ever. */
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS ||
+	    fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
+	    ldap_set_option(ld, LDAP_OPT_NETWORK_TIMEOUT, &net) !=
+		LDAP_OPT_SUCCESS) {
+		snprintf(err, errsize, "cannot set the connection options");
+		goto fail;
 	}
 	/* XXX: libldap copies the password into its request buffer and
 	 * frees that unwiped; only our own copy can be wiped. */

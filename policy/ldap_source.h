@@ -21,8 +21,8 @@ ssize_t oa_ldap_escape_value(char *out, size_t outsize, const char *value,
 /*
  * Builds "(&(objectClass=<class>)<extra>)" into out, the class escaped;
  * extra is a filter taken from the configuration as it is (it may be NULL
- * or empty).  Returns 0, or -1 when out is too small or extra is not
- * enclosed in parentheses.
+ * or empty).  Returns 0, or -1 when out is too small or extra is not one
+ * balanced, parenthesised filter item.
  */
 int oa_ldap_class_filter(char *out, size_t outsize, const char *object_class,
 			 const char *extra);

@@ -24,14 +24,14 @@ err="$TEST_TMP/err"
 
 ldap_conf "$conf"
 sync_built "$conf" || skip "orgauthctl sync not built yet"
-octl --config "$conf" sync >"$out" 2>"$err" ||
+octl_bounded --config "$conf" sync >"$out" 2>"$err" ||
 	{ cat "$err"; fail "first sync"; }
 [ -s "$cache" ] || fail "first sync wrote no cache"
 cp "$cache" "$TEST_TMP/cache.good"
 
 # expect_sync_fails WHAT NEEDLE: sync fails naming NEEDLE; cache unchanged.
 expect_sync_fails() {
-	if octl --config "$conf" sync >"$out" 2>"$err"; then
+	if octl_bounded --config "$conf" sync >"$out" 2>"$err"; then
 		fail "$1: sync succeeded"
 	fi
 	expect_contains "$1" "$2" "$(cat "$err")"
@@ -39,12 +39,12 @@ expect_sync_fails() {
 	no_secret_in "$out" "$err"
 }
 
-# start_relay BUDGET [stall]: a relay to slapd that gives up after BUDGET
-# bytes of answers (64 KiB: StartTLS, the bind and the first pages pass);
-# sets $relay and $proxy_pid.
+# start_relay PORT BUDGET [stall]: a relay to slapd's PORT that gives up
+# after BUDGET bytes of answers (64 KiB: StartTLS, the bind and the first
+# pages pass); sets $relay (an ldap:// URI) and $proxy_pid.
 start_relay() {
 	rm -f "$TEST_TMP/proxy.port"
-	"$proxy" "$TEST_TMP/proxy.port" "$SLAPD_PORT" "$@" &
+	"$proxy" "$TEST_TMP/proxy.port" "$@" &
 	proxy_pid=$!
 	add_cleanup "kill $proxy_pid 2>/dev/null"
 	i=0
@@ -57,7 +57,7 @@ start_relay() {
 }
 
 # Cut mid-read: the connection drops in the middle of the search.
-start_relay 65536
+start_relay "$SLAPD_PORT" 65536
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100"
 expect_sync_fails "cut mid-read" "$relay"
 expect_contains "cut mid-read" "connection lost" "$(cat "$err")"
@@ -65,7 +65,7 @@ expect_contains "cut mid-read" "not read whole" "$(cat "$err")"
 wait "$proxy_pid"
 
 # Hung mid-read: the server stops answering in the middle of the search.
-start_relay 65536 stall
+start_relay "$SLAPD_PORT" 65536 stall
 ldap_conf "$conf" "ldap_uri = $relay" "ldap_page_size = 100" \
 	"ldap_timeout = 1"
 expect_sync_fails "hung mid-read" "$relay"
@@ -73,12 +73,31 @@ expect_contains "hung mid-read" "ldap_timeout = 1 s" "$(cat "$err")"
 expect_contains "hung mid-read" "not read whole" "$(cat "$err")"
 wait "$proxy_pid"
 
-# A first server that accepts the connection but never answers: after
-# ldap_timeout the next URI is used, and the sync succeeds.
-start_relay 0 stall
-ldap_conf "$conf" "ldap_uri = $relay $SLAPD_URI_TLS" "ldap_timeout = 1"
-octl --config "$conf" sync >"$out" 2>"$err" ||
-	{ cat "$err"; fail "second server not used after a hung first one"; }
+# Servers that accept the connection but never finish the TLS handshake:
+# an ldaps:// one, and an ldap:// one that answers StartTLS and then falls
+# silent.  Each fails after ldap_timeout instead of hanging the sync.
+start_relay "$SLAPD_TLS_PORT" 0 stall
+tls_relay="ldaps://${relay#ldap://}"
+ldap_conf "$conf" "ldap_uri = $tls_relay" "ldap_timeout = 1"
+expect_sync_fails "silent ldaps" "$tls_relay"
+expect_contains "silent ldaps" "TLS handshake failed" "$(cat "$err")"
+expect_contains "silent ldaps" "ldap_timeout = 1 s" "$(cat "$err")"
+wait "$proxy_pid"
+# slapd's StartTLS response is 38 bytes: the relay passes it, then no
+# more.
+start_relay "$SLAPD_PORT" 38 stall
+ldap_conf "$conf" "ldap_uri = $relay" "ldap_timeout = 1"
+expect_sync_fails "silent after StartTLS" "$relay"
+expect_contains "silent after StartTLS" "StartTLS failed" "$(cat "$err")"
+expect_contains "silent after StartTLS" "ldap_timeout = 1 s" "$(cat "$err")"
+wait "$proxy_pid"
+
+# The next URI is used after such a server, and the sync succeeds.
+start_relay "$SLAPD_TLS_PORT" 0 stall
+tls_relay="ldaps://${relay#ldap://}"
+ldap_conf "$conf" "ldap_uri = $tls_relay $SLAPD_URI" "ldap_timeout = 1"
+octl_bounded --config "$conf" sync >"$out" 2>"$err" ||
+	{ cat "$err"; fail "second server not used after a silent first one"; }
 wait "$proxy_pid"
 cp "$cache" "$TEST_TMP/cache.good"
 

@@ -42,6 +42,14 @@ ldap_conf "$conf" "ldap_page_size = 97"
 octl --config "$conf" user bulk05199 >"$out" 2>"$err" ||
 	{ cat "$err"; fail "page size 97"; }
 
+# Pages larger than the server's limit: slapd serves them whole when the
+# account may page past its limit; what must never happen is a shorter
+# directory without an error.
+ldap_conf "$conf" "ldap_page_size = 2000"
+octl --config "$conf" org bulk >"$out" 2>"$err" ||
+	{ cat "$err"; fail "page size 2000"; }
+expect_contains "page size 2000" bulk05199 "$(cat "$out")"
+
 # Paging off: the size limit is reported, not a truncated directory.
 ldap_conf "$conf" "ldap_page_size = 0"
 if octl --config "$conf" user bulk00001 >"$out" 2>"$err"; then

@@ -88,6 +88,19 @@ test_class_filter(void)
 				   "ou=staff") == -1);
 	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
 				   "(ou=staff") == -1);
+	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
+				   "(ou=a)(ou=b)") == -1);
+	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
+				   "(ou=a))(|(ou=b)") == -1);
+	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
+				   "(ou=a)))") == -1);
+	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
+				   "(|(ou=a)(!(ou=b)))") == 0);
+	CHECK(strcmp(out, "(&(objectClass=posixAccount)(|(ou=a)(!(ou=b))))") ==
+	      0);
+	/* An escaped parenthesis is part of a value, not structure. */
+	CHECK(oa_ldap_class_filter(out, sizeof(out), "posixAccount",
+				   "(cn=a\\29b)") == 0);
 	/* Too small: an error, not a truncated filter. */
 	CHECK(oa_ldap_class_filter(out, 20, "posixAccount", NULL) == -1);
 	CHECK(out[0] == '\0');

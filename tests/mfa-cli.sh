@@ -107,6 +107,22 @@ expect_eq "unknown action" 2 "$?"
 mfa enroll >/dev/null 2>&1
 expect_eq "enroll without user" 2 "$?"
 
+# With a role cache, a name the directory does not know is refused:
+# pam_orgauth leaves such users to other modules and would never ask for
+# the code, so the administrator would hand over a second factor that
+# protects nothing.
+sed -e "s|^cache_file = .*|cache_file = $T/cache2|" "$conf" >"$T/with-cache.conf"
+echo "directory_ldif = $top_srcdir/examples/directory.ldif" >>"$T/with-cache.conf"
+octl --config "$T/with-cache.conf" sync >"$T/sync.out" 2>&1 ||
+	broken "sync: $(cat "$T/sync.out")"
+octl --config "$T/with-cache.conf" mfa enroll root >"$T/unknown.out" 2>&1
+expect_eq "enroll a user the directory does not know" 1 "$?"
+expect_contains "why" "not in the directory" "$(cat "$T/unknown.out")"
+grep -q '^key:' "$T/unknown.out" && fail "a key was handed out for root"
+[ -e "$T/state/mfa/root.mfa" ] && fail "a record was stored for root"
+out=$(octl --config "$T/with-cache.conf" mfa enroll wendy) ||
+	fail "enroll wendy (in the directory): $out"
+
 # An untrusted store is refused, not repaired.
 chmod 0755 "$T/state/mfa"
 mfa status >/dev/null 2>&1

@@ -23,7 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,10 +95,21 @@ format_gr(const struct group *gr, char *out, size_t size)
 		put(out, size, &len, "%s%s", i > 0 ? "," : "", gr->gr_mem[i]);
 }
 
-/* Big buffers so that one call answers; erange tests the short case. */
-static char pwbuf[1 << 16];
-static char *grbuf;
-static size_t grbuf_size = 1 << 24;
+/*
+ * Big buffers so that one call answers (erange tests the short case); one
+ * set per thread, for watch.
+ */
+static __thread char pwbuf[1 << 16];
+static __thread char *grbuf;
+static __thread gid_t groups[65536];
+static const size_t grbuf_size = 1 << 24;
+
+static void
+query_free(void)
+{
+	free(grbuf);
+	grbuf = NULL;
+}
 
 static void
 query(const char *q, char *out, size_t size)
@@ -124,7 +137,6 @@ query(const char *q, char *out, size_t size)
 			   grbuf_size, &grp);
 		format_gr(grp, out, size);
 	} else if (strncmp(q, "gl:", 3) == 0) {
-		static gid_t groups[65536];
 		int n = 65536, i;
 		size_t len = 0;
 
@@ -328,67 +340,178 @@ cmd_damage(char **argv, int n, char **queries)
 	return failures > 0 ? 1 : 0;
 }
 
+/* How a round of answers compares with the two expected ones. */
+enum verdict { ALL_A, ALL_B, MIXED, WRONG };
+
+static enum verdict
+judge(const char *a, const char *b, const char *got)
+{
+	const char *pa = a, *pb = b, *g = got;
+	enum verdict v = MIXED;
+
+	if (strcmp(got, a) == 0)
+		return ALL_A;
+	if (strcmp(got, b) == 0)
+		return ALL_B;
+	/* a round may span a replacement: judge line by line */
+	while (*g != '\0') {
+		size_t la = strcspn(pa, "\n");
+		size_t lb = strcspn(pb, "\n");
+		size_t lg = strcspn(g, "\n");
+
+		if (!(lg == la && memcmp(g, pa, la) == 0) &&
+		    !(lg == lb && memcmp(g, pb, lb) == 0)) {
+			fprintf(stderr, "wrong answer [%.*s]\n", (int)lg, g);
+			v = WRONG;
+		}
+		pa += la + (pa[la] != '\0');
+		pb += lb + (pb[lb] != '\0');
+		g += lg + (g[lg] != '\0');
+	}
+	return v;
+}
+
+struct watcher {
+	pthread_t thread;
+	const char *a, *b, *stop;
+	int n;
+	char **queries;
+	bool first; /* creates STOP.started after its first round */
+	unsigned long rounds, as, bs;
+	int failures;
+};
+
+static int stop_watching;
+
+/* One round of the queries into got (size LINE_MAX_LEN). */
+static void
+round_of(const struct watcher *w, char *line, char *got)
+{
+	size_t len = 0;
+	int i;
+
+	got[0] = '\0';
+	for (i = 0; i < w->n; i++) {
+		query(w->queries[i], line, LINE_MAX_LEN);
+		put(got, LINE_MAX_LEN, &len, "%s\n", line);
+	}
+}
+
+static void *
+watch_thread(void *arg)
+{
+	struct watcher *w = arg;
+	char *line = malloc(LINE_MAX_LEN), *got = malloc(LINE_MAX_LEN);
+
+	if (line == NULL || got == NULL)
+		exit(99);
+	while (!__atomic_load_n(&stop_watching, __ATOMIC_RELAXED) &&
+	       w->failures < 10) {
+		round_of(w, line, got);
+		if (w->rounds++ == 0 && w->first) {
+			char started[4096];
+
+			snprintf(started, sizeof(started), "%s.started",
+				 w->stop);
+			close(open(started, O_WRONLY | O_CREAT, 0644));
+		}
+		switch (judge(w->a, w->b, got)) {
+		case ALL_A:
+			w->as++;
+			break;
+		case ALL_B:
+			w->bs++;
+			break;
+		case MIXED:
+			break;
+		case WRONG:
+			w->failures++;
+			break;
+		}
+	}
+	free(line);
+	free(got);
+	query_free();
+	return NULL;
+}
+
+/* A child forked while the threads look users up answers right too. */
+static int
+forked_round(struct watcher *w)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		char *line = malloc(LINE_MAX_LEN), *got = malloc(LINE_MAX_LEN);
+
+		if (line == NULL || got == NULL)
+			_exit(99);
+		round_of(w, line, got);
+		_exit(judge(w->a, w->b, got) == WRONG ? 1 : 0);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "forked reader: status %d\n", status);
+		return -1;
+	}
+	return 0;
+}
+
+#define WATCH_THREADS 3
+
 static int
 cmd_watch(char **argv, int n, char **queries)
 {
 	size_t alen, blen;
 	char *a = (char *)read_file(argv[0], &alen);
 	char *b = (char *)read_file(argv[1], &blen);
-	const char *stop = argv[2];
-	static char got[LINE_MAX_LEN];
-	unsigned long rounds = 0, as = 0, bs = 0;
-	int failures = 0;
+	struct watcher w[WATCH_THREADS];
+	unsigned long rounds = 0, as = 0, bs = 0, forks = 0;
+	int failures = 0, i;
 
 	if (a == NULL || b == NULL)
 		return 99;
 	a[alen] = '\0';
 	b[blen] = '\0';
-	while (access(stop, F_OK) < 0 && failures < 10) {
-		size_t len = 0;
-		int i;
-
-		for (i = 0; i < n; i++) {
-			query(queries[i], buffer, sizeof(buffer));
-			put(got, sizeof(got), &len, "%s\n", buffer);
-		}
-		if (rounds++ == 0) {
-			/* tell the test the loop runs */
-			char started[4096];
-
-			snprintf(started, sizeof(started), "%s.started", stop);
-			close(open(started, O_WRONLY | O_CREAT, 0644));
-		}
-		if (strcmp(got, a) == 0) {
-			as++;
-			continue;
-		}
-		if (strcmp(got, b) == 0) {
-			bs++;
-			continue;
-		}
-		/* a round may span a replacement: judge line by line */
-		{
-			const char *pa = a, *pb = b, *g = got;
-
-			while (*g != '\0') {
-				size_t la = strcspn(pa, "\n");
-				size_t lb = strcspn(pb, "\n");
-				size_t lg = strcspn(g, "\n");
-
-				if (!(lg == la && memcmp(g, pa, la) == 0) &&
-				    !(lg == lb && memcmp(g, pb, lb) == 0)) {
-					fprintf(stderr, "wrong answer [%.*s]\n",
-						(int)lg, g);
-					failures++;
-				}
-				pa += la + (pa[la] != '\0');
-				pb += lb + (pb[lb] != '\0');
-				g += lg + (g[lg] != '\0');
-			}
-		}
+	for (i = 0; i < WATCH_THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].a = a;
+		w[i].b = b;
+		w[i].stop = argv[2];
+		w[i].n = n;
+		w[i].queries = queries;
+		w[i].first = i == 0;
+		if (pthread_create(&w[i].thread, NULL, watch_thread, &w[i]) !=
+		    0)
+			return 99;
 	}
-	printf("rounds=%lu a=%lu b=%lu failures=%d\n", rounds, as, bs,
-	       failures);
+	/*
+	 * This thread forks readers until told to stop; not under ASan,
+	 * whose allocator a child can inherit locked by another thread, nor
+	 * valgrind, which reports the other threads' memory as lost in the
+	 * child (NSS_LOOKUP_NO_FORK).
+	 */
+	while (access(argv[2], F_OK) < 0 && failures < 10) {
+		if (getenv("NSS_LOOKUP_NO_FORK") == NULL) {
+			if (forked_round(&w[0]) < 0)
+				failures++;
+			forks++;
+		}
+		usleep(10000);
+	}
+	__atomic_store_n(&stop_watching, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < WATCH_THREADS; i++) {
+		pthread_join(w[i].thread, NULL);
+		rounds += w[i].rounds;
+		as += w[i].as;
+		bs += w[i].bs;
+		failures += w[i].failures;
+	}
+	printf("rounds=%lu a=%lu b=%lu forks=%lu failures=%d\n", rounds, as, bs,
+	       forks, failures);
 	free(a);
 	free(b);
 	return failures > 0 ? 1 : 0;
@@ -438,6 +561,35 @@ cmd_erange(const char *user, const char *group)
 	return failures > 0 ? 1 : 0;
 }
 
+static int
+cmd_loop(long n, int nq, char **queries)
+{
+	static char first[LINE_MAX_LEN], line[LINE_MAX_LEN];
+	size_t len = 0;
+	long i;
+	int q;
+
+	for (q = 0; q < nq; q++) {
+		query(queries[q], line, sizeof(line));
+		put(first, sizeof(first), &len, "%s\n", line);
+	}
+	for (i = 0; i < n; i++) {
+		static char got[LINE_MAX_LEN];
+
+		len = 0;
+		for (q = 0; q < nq; q++) {
+			query(queries[q], line, sizeof(line));
+			put(got, sizeof(got), &len, "%s\n", line);
+		}
+		if (strcmp(got, first) != 0) {
+			fprintf(stderr, "answers changed:\n%s", got);
+			return 1;
+		}
+	}
+	printf("%s", first);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -447,6 +599,8 @@ main(int argc, char **argv)
 		return cmd_damage(argv + 2, argc - 7, argv + 7);
 	if (argc >= 6 && strcmp(argv[1], "watch") == 0)
 		return cmd_watch(argv + 2, argc - 5, argv + 5);
+	if (argc >= 4 && strcmp(argv[1], "loop") == 0)
+		return cmd_loop(atol(argv[2]), argc - 3, argv + 3);
 	if (argc == 4 && strcmp(argv[1], "erange") == 0)
 		return cmd_erange(argv[2], argv[3]);
 	fprintf(stderr, "usage: see the top of nss_lookup.c\n");

@@ -116,6 +116,15 @@ pt gina-account gina acct_mgmt ""
 pt walt-account walt acct_mgmt ""
 echo "$code" >"$T/code"
 "$ORGAUTHCTL" --config "$T/orgauth.conf" mfa unlock alice >/dev/null
+# The sink reads datagrams in order: once this marker is in the file, every
+# line sent before it is too, and the sink may be stopped.
+"$SINK" --send /dev/log "orgauth-test-mark end"
+i=0
+until grep -q 'orgauth-test-mark end$' "$T/syslog.log"; do
+	[ $i -lt 200 ] || exit 99
+	sleep 0.05
+	i=$((i + 1))
+done
 EOF
 PRELOAD=$(foreign_preload)
 PRELOAD="${PRELOAD:+$PRELOAD }$WRAPPER"

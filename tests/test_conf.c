@@ -167,6 +167,24 @@ test_consistency(void)
 		  "t.conf:0: gid_min 5000 is above gid_max 4000\n"
 		  "t.conf:0: directory = ldap needs ldap_uri\n",
 		  problems);
+
+	/*
+	 * The account rules are rules on host_organisation: without it the
+	 * PAM module checks nothing, so a host that sets them alone would
+	 * let everyone in while its administrator thinks otherwise.
+	 */
+	CHECK(load(&c, "required_project = apollo\n"
+		       "required_dataset = faces\n"
+		       "allowed_roles = admin\n") < 0);
+	CHECK_STR("rules without host",
+		  "t.conf:0: required_project needs host_organisation\n"
+		  "t.conf:0: required_dataset needs host_organisation\n"
+		  "t.conf:0: allowed_roles needs host_organisation\n",
+		  problems);
+	CHECK(load(&c, "allowed_roles = any\n") == 0);
+	CHECK(load(&c, "host_organisation = acme\n"
+		       "required_project = apollo\n"
+		       "allowed_roles = admin\n") == 0);
 }
 
 static void

@@ -397,6 +397,16 @@ test_account(void)
 			 tmp, mfa_dir, tmp);
 		write_file(conf_path, text);
 		CHECK_RC(direct(&s, "gina", ACCOUNT, T0, NULL), PAM_IGNORE);
+		/* but a rule on a host organisation that is not set is a
+		 * broken configuration, not "no check" */
+		snprintf(text, sizeof(text),
+			 "cache_file = %s/cache\nmfa_dir = %s\n"
+			 "host_key_file = %s/host.key\n"
+			 "required_project = apollo\n",
+			 tmp, mfa_dir, tmp);
+		write_file(conf_path, text);
+		CHECK_RC(direct(&s, "gina", ACCOUNT, T0, NULL),
+			 PAM_AUTHINFO_UNAVAIL);
 	}
 	write_conf("");
 }

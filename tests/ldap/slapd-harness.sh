@@ -277,3 +277,18 @@ no_secret_in() {
 sync_built() {
 	! octl --config "$1" sync --help 2>&1 | grep -q 'not built yet'
 }
+
+# octl_bounded ARGS...: octl, killed after 300 s, so that a sync that hangs
+# (a server that accepts and falls silent) fails the test instead of
+# stalling the suite.  Not a timing assertion: a working sync takes
+# seconds even under valgrind.
+octl_bounded() {
+	if [ "${ORGAUTH_VALGRIND:-0}" = 1 ]; then
+		timeout 300 valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite \
+			--suppressions="$top_srcdir/tests/valgrind.supp" \
+			"$ORGAUTHCTL" "$@"
+	else
+		timeout 300 "$ORGAUTHCTL" "$@"
+	fi
+}

@@ -120,6 +120,22 @@ $(gid_of acme-admin)
 	expect_contains "$mode no cache, files" "root:x:0:0" "$out"
 done
 
+# The path from the configuration (ORGAUTH_CONFIG) instead of
+# ORGAUTH_CACHE; an unusable configuration makes the module unavailable.
+printf 'cache_file = %s\n' "$CACHE" >"$TEST_TMP/orgauth.conf"
+printf 'cache_file = relative\n' >"$TEST_TMP/bad.conf"
+for mode in $(nss_modes); do
+	out=$(in_mode $mode "" env -u ORGAUTH_CACHE \
+		ORGAUTH_CONFIG="$TEST_TMP/orgauth.conf" getent passwd walt)
+	expect_eq "$mode cache_file of ORGAUTH_CONFIG" \
+		"walt:*:10003:10003:Walt W:/home/walt:/bin/bash" "$out"
+	rc=0
+	in_mode $mode "" env -u ORGAUTH_CACHE \
+		ORGAUTH_CONFIG="$TEST_TMP/bad.conf" getent passwd walt \
+		>/dev/null || rc=$?
+	expect_eq "$mode invalid configuration" 2 $rc
+done
+
 case " $(nss_modes) " in
 *" ns "*)
 	# glibc's own path: the module found on LD_LIBRARY_PATH, short

@@ -20,6 +20,8 @@ fi
 sink_pid=
 if [ "$logdir" != - ]; then
 	mkdir -p "$logdir/hostdev" "$logdir/upper" "$logdir/work"
+	# a ready file of an earlier run would let the command start early
+	rm -f "$logdir/ready"
 	mount --rbind /dev "$logdir/hostdev"
 	mount -t overlay orgauth-test-dev \
 		-o "lowerdir=$logdir/hostdev,upperdir=$logdir/upper,workdir=$logdir/work" /dev
@@ -42,7 +44,7 @@ if [ -n "$sink_pid" ]; then
 	while ! grep -q "orgauth-test-marker $$" "$logdir/syslog.log" \
 		2>/dev/null; do
 		n=$((n + 1))
-		[ $n -lt 500 ] || { echo "ns-run: sink stuck" >&2; exit 99; }
+		[ $n -lt 3000 ] || { echo "ns-run: sink stuck" >&2; exit 99; }
 		sleep 0.01
 	done
 	kill "$sink_pid"

@@ -2,7 +2,9 @@
 # A reader looping on lookups through glibc while sync replaces the cache
 # 1000 times, alternating between two directories that differ in walt's
 # membership of acme's project apollo: every answer is the whole answer of
-# one directory or the other, and the reader sees both.
+# one directory or the other, and the reader sees both.  The reader is
+# three threads, and (in the plain build) a child forked every 10 ms that
+# looks up once more: the module across fork.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/nss/nss-lib.sh"
 
@@ -30,6 +32,15 @@ for x in b a; do
 done
 cmp -s "$TEST_TMP/a.ref" "$TEST_TMP/b.ref" && broken "a and b look alike"
 grep -q '^-$' "$TEST_TMP/a.ref" && broken "a has unanswered queries"
+
+# The forked children only in the plain build: ASan's allocator can be
+# inherited locked by another thread (a hang in the child that is not
+# ours), and valgrind counts the other threads' memory as lost in it.
+if [ "${ORGAUTH_VALGRIND:-0}" = 1 ] || [ "${ORGAUTH_SANITIZERS:-no}" = yes ]
+then
+	NSS_LOOKUP_NO_FORK=1
+	export NSS_LOOKUP_NO_FORK
+fi
 
 STOP=$TEST_TMP/stop
 in_mode $mode "$CACHE" timeout 600 $(our_prefix) "$LOOKUP" watch \

@@ -81,6 +81,18 @@ cmp -s "$TEST_TMP/gids.1" "$TEST_TMP/gids.2" ||
 grep -q '^globex-proj-newproj gid=20' "$TEST_TMP/groups.2" ||
 	fail "no group for the new project"
 
+# a GID range too small for the groups: every clash named, nothing written
+cp "$CACHE" "$TEST_TMP/cache.good"
+printf 'directory_ldif = %s\ncache_file = %s\ngid_min = 5000000\ngid_max = 5000000\n' \
+	"$LDIF" "$CACHE" >"$TEST_TMP/narrow.conf"
+rc=0
+octl --config "$TEST_TMP/narrow.conf" sync >"$TEST_TMP/out" 2>&1 || rc=$?
+expect_eq "sync with clashing GIDs" 1 $rc
+expect_contains "GID clash names both groups" \
+	"groups acme-admin (role admin of organisation acme) and acme-data-faces (dataset faces of organisation acme) hash to the same GID 5000000" \
+	"$(cat "$TEST_TMP/out")"
+cmp -s "$CACHE" "$TEST_TMP/cache.good" || fail "the cache changed"
+
 # a directory with a problem: exit 1, the cache untouched
 cp "$CACHE" "$TEST_TMP/cache.good"
 sed 's/^orgauthOwner: o=acme,/orgauthOwner: o=nosuchorg,/' \

@@ -7,6 +7,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/ssh/harness.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (private mount namespace)"
+[ -n "$SSHH_PAM_MATRIX" ] || skip "pam_matrix.so (libpam-wrapper) not installed"
 
 before=$(sshh_host_state)
 sshh_init "$TEST_TMP/h" || broken "harness folder"

@@ -37,7 +37,10 @@
 # past any reasonable test time).
 
 SSHH_SSHD=${SSHH_SSHD:-/usr/sbin/sshd}
-SSHH_PAM_MATRIX=/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so
+# pam_wrapper's test module (package libpam-wrapper), for a password step
+# that needs no system user and no /etc/shadow entry.
+SSHH_PAM_MATRIX=$(ls /usr/lib/*/pam_wrapper/pam_matrix.so 2>/dev/null |
+	head -n 1)
 
 # sshh_find_built NAME: path of a module libtool built, or nothing.
 sshh_find_built() {
@@ -360,7 +363,8 @@ sshh_typed() {
 sshh_log_sync() {
 	SSHH_MARKS=$((${SSHH_MARKS:-0} + 1))
 	mark="orgauth-test-mark $$ $SSHH_MARKS"
-	sshh_foreign logger -u /dev/log -- "$mark" || return 1
+	timeout 10 nsenter -t "$SSHH_NS_PID" -m -- \
+		"$SSHH_SINK" --send /dev/log "$mark" || return 1
 	i=0
 	until grep -q "$mark\$" "$SSHH_DIR/syslog.log" 2>/dev/null; do
 		[ $i -lt 200 ] || return 1

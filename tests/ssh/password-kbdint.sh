@@ -13,7 +13,7 @@
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/ssh/harness.sh"
 [ "$(id -u)" = 0 ] || skip "needs root (private mount namespace)"
-[ -f "$SSHH_PAM_MATRIX" ] || skip "pam_matrix.so (libpam-wrapper) not installed"
+[ -n "$SSHH_PAM_MATRIX" ] || skip "pam_matrix.so (libpam-wrapper) not installed"
 sshh_init "$TEST_TMP/h" || broken "harness folder"
 add_cleanup sshh_stop
 sshh_have_modules || skip "pam_orgauth.so or libnss_orgauth.so.2 not built"

@@ -7,6 +7,12 @@
  *
  * usage: syslog-sink SOCKET LOG READY
  * READY is created once the socket is bound, so the caller can wait for it.
+ *
+ * usage: syslog-sink --send SOCKET MESSAGE
+ * sends one message to the sink, as syslog(3) would: the harness's marker
+ * (see sshh_log_sync).  logger(1) would do, but in a sanitizer build every
+ * program in the namespace runs with the ASan runtime preloaded, and
+ * logger then hangs at start-up; this program is built for it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -62,14 +68,44 @@ sink_write(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+static int
+sink_send(const char *path, const char *message)
+{
+	struct sockaddr_un addr;
+	int fd, ret = 1;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		fprintf(stderr, "syslog-sink: socket path too long\n");
+		return 1;
+	}
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("syslog-sink: socket");
+		return 1;
+	}
+	if (sendto(fd, message, strlen(message), 0, (struct sockaddr *)&addr,
+		   sizeof(addr)) < 0)
+		perror("syslog-sink: send");
+	else
+		ret = 0;
+	close(fd);
+	return ret;
+}
+
 int
 main(int argc, char **argv)
 {
 	char buf[8192];
 	int sock, out, ready;
 
+	if (argc == 4 && strcmp(argv[1], "--send") == 0)
+		return sink_send(argv[2], argv[3]);
 	if (argc != 4) {
-		fprintf(stderr, "usage: syslog-sink SOCKET LOG READY\n");
+		fprintf(stderr, "usage: syslog-sink SOCKET LOG READY\n"
+				"       syslog-sink --send SOCKET MESSAGE\n");
 		return 2;
 	}
 	sock = sink_bind(argv[1]);
