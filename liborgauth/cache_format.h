@@ -33,7 +33,7 @@
 
 #define OA_CF_MAGIC	 "ORGAUTHC"
 #define OA_CF_MAGIC_LEN	 8
-#define OA_CF_VERSION	 1
+#define OA_CF_VERSION	 2 /* 2: the four-lane mixing checksum */
 #define OA_CF_BYTE_ORDER 0x01020304u
 #define OA_CF_ALIGN	 8
 #define OA_CF_NONE	 0xffffffffu /* "no string" / "no index" */

@@ -16,36 +16,52 @@
 #include "cache.h"
 #include "cache_format.h"
 
-#define FNV64_OFFSET 0xcbf29ce484222325ull
-#define FNV64_PRIME  0x100000001b3ull
 #define FNV32_OFFSET 0x811c9dc5u
 #define FNV32_PRIME  0x01000193u
 
+/*
+ * A bijective 64-bit mixer (the splitmix64 finaliser).  Unlike a bare
+ * multiply, whose carries only move upwards, it spreads every input bit over
+ * the whole word, so that differences in two words cannot cancel out.
+ */
+static inline uint64_t
+checksum_mix(uint64_t h)
+{
+	h ^= h >> 30;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 27;
+	h *= 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return h;
+}
+
+/*
+ * Four independent lanes over 8-byte words, so that the mixes of one block
+ * run in parallel: every login and every process that maps the cache pays
+ * for this pass over the whole file.  Each step is a bijection, so a change
+ * confined to one word always changes the result.
+ */
 uint64_t
 oa_cf_checksum(const unsigned char *data, size_t len)
 {
-	uint64_t h = FNV64_OFFSET;
-	size_t i, j;
+	uint64_t lane[4] = {1, 2, 3, 4}, word, sum;
+	size_t i, k;
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		uint64_t w = 0;
-
-		for (j = 0; j < 8; j++)
-			w |= (uint64_t)data[i + j] << (8 * j);
-		h ^= w;
-		h *= FNV64_PRIME;
+	for (i = 0; i + 32 <= len; i += 32) {
+		for (k = 0; k < 4; k++) {
+			memcpy(&word, data + i + 8 * k, sizeof(word));
+			lane[k] = checksum_mix(lane[k] ^ word);
+		}
 	}
-	if (i < len) {
-		uint64_t w = 0;
-
-		for (j = 0; i + j < len; j++)
-			w |= (uint64_t)data[i + j] << (8 * j);
-		h ^= w;
-		h *= FNV64_PRIME;
+	for (k = 0; i < len; i += 8, k++) {
+		word = 0;
+		memcpy(&word, data + i, len - i < 8 ? len - i : 8);
+		lane[k] = checksum_mix(lane[k] ^ word);
 	}
-	h ^= (uint64_t)len;
-	h *= FNV64_PRIME;
-	return h;
+	sum = (uint64_t)len;
+	for (k = 0; k < 4; k++)
+		sum = checksum_mix(sum ^ lane[k]);
+	return sum;
 }
 
 uint32_t

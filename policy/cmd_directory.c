@@ -251,6 +251,18 @@ count_kind(const struct oa_directory *dir, enum oa_entity_kind kind)
 	return n;
 }
 
+/* Output that did not reach its file (a full disk, a closed pipe) is an
+ * I/O error, not a success. */
+static int
+flush_output(int rc)
+{
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		oa_cli_error("cannot write the output: %s", strerror(errno));
+		return OA_EXIT_USAGE;
+	}
+	return rc;
+}
+
 static const char *
 plural(size_t n, const char *one, const char *many)
 {
@@ -303,7 +315,7 @@ oa_cmd_check(struct oa_cli *cli, int argc, char **argv)
 		       n_datasets, plural(n_datasets, "dataset", "datasets"));
 	}
 	oa_dir_free(dir);
-	return rc;
+	return flush_output(rc);
 }
 
 /* "admin, annotator": the roles user holds in entity e. */
@@ -437,7 +449,7 @@ out:
 	if (roles != NULL)
 		oa_roles_free(roles, dir->n_users);
 	oa_dir_free(dir);
-	return rc;
+	return flush_output(rc);
 }
 
 static void
@@ -563,5 +575,5 @@ out:
 	if (roles != NULL)
 		oa_roles_free(roles, dir->n_users);
 	oa_dir_free(dir);
-	return rc;
+	return flush_output(rc);
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,41 +323,116 @@ out:
 }
 
 /*
+ * The members of every role group, found in one pass over the users'
+ * roles (a scan of all users per role group grew as organisations times
+ * users).  first[g] .. first[g + 1] indexes users[], in user order.
+ */
+struct role_members {
+	size_t *first; /* n + 1 entries */
+	size_t *users;
+};
+
+/* The index of (org, role) in a table of three slots per organisation. */
+static size_t
+org_role_slot(size_t org, enum oa_org_role role)
+{
+	int slot = role_slot(role);
+
+	return slot < 0 ? SIZE_MAX : org * 3 + (size_t)slot;
+}
+
+static int
+role_members_build(const struct oa_directory *dir,
+		   const struct oa_user_roles *roles, struct plan **order,
+		   size_t n, struct role_members *rm)
+{
+	size_t *group_of = NULL, *next = NULL, total = 0, g, u, k;
+	int ret = -1;
+
+	rm->first = calloc(n + 2, sizeof(size_t));
+	group_of = malloc((dir->n_orgs * 3 + 1) * sizeof(size_t));
+	next = calloc(n + 1, sizeof(size_t));
+	if (rm->first == NULL || group_of == NULL || next == NULL)
+		goto out;
+	for (k = 0; k < dir->n_orgs * 3; k++)
+		group_of[k] = SIZE_MAX;
+	for (g = 0; g < n; g++) {
+		k = order[g]->kind == OA_CF_KIND_ROLE
+			? org_role_slot(order[g]->org, order[g]->role)
+			: SIZE_MAX;
+		if (k != SIZE_MAX)
+			group_of[k] = g;
+	}
+	/* count into first[g + 1], then turn the counts into offsets */
+	for (u = 0; u < dir->n_users; u++) {
+		for (k = 0; k < roles[u].n_roles; k++) {
+			size_t slot = org_role_slot(roles[u].roles[k].org,
+						    roles[u].roles[k].role);
+
+			g = slot == SIZE_MAX ? SIZE_MAX : group_of[slot];
+			if (g != SIZE_MAX)
+				rm->first[g + 1]++;
+		}
+	}
+	for (g = 0; g < n; g++) {
+		total += rm->first[g + 1];
+		rm->first[g + 1] = total;
+		next[g] = rm->first[g];
+	}
+	rm->users = malloc((total + 1) * sizeof(size_t));
+	if (rm->users == NULL)
+		goto out;
+	for (u = 0; u < dir->n_users; u++) {
+		for (k = 0; k < roles[u].n_roles; k++) {
+			size_t slot = org_role_slot(roles[u].roles[k].org,
+						    roles[u].roles[k].role);
+
+			g = slot == SIZE_MAX ? SIZE_MAX : group_of[slot];
+			if (g != SIZE_MAX)
+				rm->users[next[g]++] = u;
+		}
+	}
+	ret = 0;
+out:
+	free(group_of);
+	free(next);
+	return ret;
+}
+
+static void
+role_members_free(struct role_members *rm)
+{
+	free(rm->first);
+	free(rm->users);
+}
+
+/*
  * Calls visit(group, user) for every membership, groups in name order and
  * users in name order inside each group.  For a project or dataset a user
  * with several roles counts once.
  */
 static void
-each_membership(const struct oa_directory *dir,
-		const struct oa_user_roles *roles, struct plan **order,
-		size_t n, void (*visit)(void *, size_t, size_t), void *arg)
+each_membership(const struct oa_directory *dir, const struct role_members *rm,
+		struct plan **order, size_t n,
+		void (*visit)(void *, size_t, size_t), void *arg)
 {
-	size_t g, u, k;
+	size_t g, k;
 
 	for (g = 0; g < n; g++) {
 		const struct plan *p = order[g];
+		const struct oa_entity *e;
 
 		if (p->kind == OA_CF_KIND_ROLE) {
-			for (u = 0; u < dir->n_users; u++) {
-				for (k = 0; k < roles[u].n_roles; k++) {
-					if (roles[u].roles[k].org == p->org &&
-					    roles[u].roles[k].role == p->role) {
-						visit(arg, g, u);
-						break;
-					}
-				}
-			}
+			for (k = rm->first[g]; k < rm->first[g + 1]; k++)
+				visit(arg, g, rm->users[k]);
 			continue;
 		}
-		{
-			const struct oa_entity *e = &dir->entities[p->entity];
-
-			for (k = 0; k < e->n_members; k++) {
-				if (k > 0 && e->members[k].user ==
-						 e->members[k - 1].user)
-					continue;
-				visit(arg, g, e->members[k].user);
-			}
+		e = &dir->entities[p->entity];
+		for (k = 0; k < e->n_members; k++) {
+			if (k > 0 &&
+			    e->members[k].user == e->members[k - 1].user)
+				continue;
+			visit(arg, g, e->members[k].user);
 		}
 	}
 }
@@ -390,6 +466,7 @@ static int
 fill_model(const struct oa_directory *dir, const struct oa_user_roles *roles,
 	   struct plan **order, size_t n, struct oa_compiled *out)
 {
+	struct role_members rm = {NULL, NULL};
 	struct fill f;
 	size_t n_members = 0, n_roles = 0, i, j, pos;
 	int ret = -1;
@@ -403,7 +480,9 @@ fill_model(const struct oa_directory *dir, const struct oa_user_roles *roles,
 	if (f.group_count == NULL || f.group_fill == NULL ||
 	    f.user_count == NULL || f.user_fill == NULL)
 		goto out;
-	each_membership(dir, roles, order, n, count_visit, &f);
+	if (role_members_build(dir, roles, order, n, &rm) < 0)
+		goto out;
+	each_membership(dir, &rm, order, n, count_visit, &f);
 	for (i = 0; i < n; i++) {
 		f.group_fill[i] = n_members;
 		n_members += f.group_count[i];
@@ -443,7 +522,7 @@ fill_model(const struct oa_directory *dir, const struct oa_user_roles *roles,
 		out->users[i].groups = out->user_groups + f.user_fill[i];
 		out->users[i].n_groups = (uint32_t)f.user_count[i];
 	}
-	each_membership(dir, roles, order, n, fill_visit, &f);
+	each_membership(dir, &rm, order, n, fill_visit, &f);
 	pos = 0;
 	for (i = 0; i < dir->n_users; i++) {
 		const struct oa_user *du = &dir->users[i];
@@ -471,6 +550,7 @@ fill_model(const struct oa_directory *dir, const struct oa_user_roles *roles,
 	}
 	ret = 0;
 out:
+	role_members_free(&rm);
 	free(f.group_count);
 	free(f.group_fill);
 	free(f.user_count);

@@ -36,7 +36,14 @@ expect 2 "usage:" --config "$good" check extra
 expect 2 "usage:" --config "$good" org --bogus x
 expect 2 "unknown command 'frobnicate'" --config "$good" frobnicate
 expect 2 "usage:"
-# 2: I/O
+# 2: I/O, output that cannot be written included
+if [ -w /dev/full ]; then
+	rc=0
+	octl --config "$good" user alice >/dev/full 2>"$TEST_TMP/err" || rc=$?
+	expect_eq "user >/dev/full" 2 "$rc"
+	expect_contains "write error" "cannot write the output" \
+		"$(cat "$TEST_TMP/err")"
+fi
 expect 2 "$TEST_TMP/none.conf: cannot open: No such file or directory" \
 	--config "$TEST_TMP/none.conf" check
 printf 'directory_ldif = %s/none.ldif\n' "$TEST_TMP" >"$TEST_TMP/noldif.conf"
