@@ -575,6 +575,8 @@ oa_conf_load(struct oa_conf *conf, const char *path, oa_conf_report_fn *report,
 		close(fd);
 		goto out;
 	}
+	conf->loaded_safe = (st.st_uid == 0 || st.st_uid == geteuid()) &&
+			    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 	if (st.st_size > CONF_MAX_BYTES) {
 		problem(&pc, "larger than %d bytes", CONF_MAX_BYTES);
 		close(fd);

@@ -64,6 +64,9 @@ struct oa_conf_mapping {
 
 struct oa_conf {
 	char loaded_from[OA_CONF_PATH_LEN];
+	/* The file was owned by root or the caller (effective uid) and not
+	 * writable by group or others: pam_orgauth trusts nothing else. */
+	bool loaded_safe;
 
 	/* directory */
 	enum oa_dir_source directory_source;

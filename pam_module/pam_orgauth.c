@@ -247,6 +247,18 @@ setup(pam_handle_t *pamh, int argc, const char **argv, struct opts *o,
 			     o->config);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
+	/*
+	 * Whoever can write the configuration decides who needs MFA (a far
+	 * mfa_grace_until, an empty mfa_dir, no host_organisation).
+	 */
+	if (!conf->loaded_safe) {
+		report_conf(NULL, o->config, 0,
+			    "owned by another user, or writable by group or "
+			    "others; not trusted");
+		log_decision(l, LOG_ERR, "failure", "config-unusable",
+			     o->config);
+		return PAM_AUTHINFO_UNAVAIL;
+	}
 	l->org = conf->host_organisation;
 	return PAM_SUCCESS;
 }

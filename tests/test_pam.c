@@ -824,6 +824,23 @@ test_fail_closed(struct script *s)
 	CHECK_RC(direct(s, "gary", AUTH, t, NULL), PAM_AUTHINFO_UNAVAIL);
 	CHECK_RC(direct(s, "alice", ACCOUNT, t, NULL), PAM_AUTHINFO_UNAVAIL);
 	CHECK(rename(path, conf_path) == 0);
+	/*
+	 * A configuration anyone may write: whoever writes it decides who
+	 * needs MFA (mfa_grace_until, mfa_dir, host_organisation), so it is
+	 * not trusted.
+	 */
+	CHECK(chmod(conf_path, 0666) == 0);
+	CHECK_RC(direct(s, "gary", AUTH, t, NULL), PAM_AUTHINFO_UNAVAIL);
+	CHECK_RC(direct(s, "alice", ACCOUNT, t, NULL), PAM_AUTHINFO_UNAVAIL);
+	CHECK(chmod(conf_path, 0620) == 0);
+	CHECK_RC(direct(s, "gary", AUTH, t, NULL), PAM_AUTHINFO_UNAVAIL);
+	CHECK(chmod(conf_path, 0644) == 0);
+	if (geteuid() == 0) {
+		CHECK(chown(conf_path, 65534, (gid_t)-1) == 0);
+		CHECK_RC(direct(s, "gary", AUTH, t, NULL),
+			 PAM_AUTHINFO_UNAVAIL);
+		CHECK(chown(conf_path, 0, (gid_t)-1) == 0);
+	}
 	/* a missing cache */
 	snprintf(path, sizeof(path), "%s/cache", tmp);
 	snprintf(other, sizeof(other), "%s/cache.moved", tmp);
