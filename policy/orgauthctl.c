@@ -29,15 +29,29 @@ static const struct command commands[] = {
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/*
+ * Messages echo names and values the administrator typed or a file held;
+ * their control characters are shown as '?' so that an escape sequence
+ * in them cannot rewrite the terminal.
+ */
+static void
+put_plain(const char *s, FILE *out)
+{
+	for (; *s != '\0'; s++)
+		fputc(((unsigned char)*s < 0x20 || *s == 0x7f) ? '?' : *s, out);
+}
+
 void
 oa_cli_error(const char *fmt, ...)
 {
+	char msg[4096];
 	va_list ap;
 
-	fputs("orgauthctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	fputs("orgauthctl: ", stderr);
+	put_plain(msg, stderr);
 	fputc('\n', stderr);
 }
 
@@ -46,10 +60,12 @@ report_conf_problem(void *ctx, const char *file, unsigned line,
 		    const char *message)
 {
 	(void)ctx;
+	put_plain(file, stderr);
 	if (line > 0)
-		fprintf(stderr, "%s:%u: %s\n", file, line, message);
-	else
-		fprintf(stderr, "%s: %s\n", file, message);
+		fprintf(stderr, ":%u", line);
+	fputs(": ", stderr);
+	put_plain(message, stderr);
+	fputc('\n', stderr);
 }
 
 int

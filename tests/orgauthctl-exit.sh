@@ -136,4 +136,25 @@ expect 0 "$TEST_TMP/open.ldif: warning: writable by its group" \
 chmod 644 "$TEST_TMP/open.ldif"
 expect 0 "" --config "$TEST_TMP/open.conf" check
 [ -s "$TEST_TMP/err" ] && fail "warning for a file only its owner writes"
+# A name typed (or pasted) with terminal control sequences in it is echoed
+# in error messages without them: an escape sequence could retitle or
+# rewrite the administrator's terminal.
+esc=$(printf 'a\033]0;owned\007b\033[2Jc')
+priv="$TEST_TMP/private.conf"
+printf 'directory_ldif = %s\ncache_file = %s\nmfa_dir = %s\nhost_key_file = %s\n' \
+	"$top_srcdir/examples/directory.ldif" "$TEST_TMP/cache" \
+	"$TEST_TMP/mfa" "$TEST_TMP/host.key" >"$priv"
+bad="$TEST_TMP/ctl.conf"
+printf 'directory_ldif = %s\nco\033[2Jlour = blue\n' \
+	"$top_srcdir/examples/directory.ldif" >"$bad"
+for args in "user" "org" "mfa status"; do
+	# shellcheck disable=SC2086
+	octl --config "$priv" $args "$esc" >/dev/null 2>"$TEST_TMP/err"
+	tr -d '\n' <"$TEST_TMP/err" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+		fail "orgauthctl $args: a control character reached stderr: $(cat -v "$TEST_TMP/err")"
+done
+octl --config "$bad" check >/dev/null 2>"$TEST_TMP/err"
+tr -d '\n' <"$TEST_TMP/err" | LC_ALL=C grep -q '[[:cntrl:]]' &&
+	fail "check: a control character reached stderr: $(cat -v "$TEST_TMP/err")"
+
 exit 0
