@@ -308,7 +308,7 @@ oa_cmd_mfa(struct oa_cli *cli, int argc, char **argv)
 	}
 	if (!qr && strcmp(action, "enroll") == 0)
 		qr = oa_mfa_qr_available() && terminal_shows_qr();
-	if (oa_cli_load_conf(cli) < 0)
+	if (oa_cli_load_conf_trusted(cli) < 0)
 		return OA_EXIT_USAGE;
 	err = oa_mfa_store_open(&cli->conf, &store);
 	if (err != OA_MFA_OK) {

@@ -171,7 +171,7 @@ oa_cmd_sync(struct oa_cli *cli, int argc, char **argv)
 		usage(stderr);
 		return OA_EXIT_USAGE;
 	}
-	if (oa_cli_load_conf(cli) < 0)
+	if (oa_cli_load_conf_trusted(cli) < 0)
 		return OA_EXIT_USAGE;
 
 	/* one sync at a time: the category check reads the file replaced */

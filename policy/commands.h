@@ -24,6 +24,9 @@ struct oa_cli {
  * as "file:line: message".  Returns 0 or -1.
  */
 int oa_cli_load_conf(struct oa_cli *cli);
+/* The same, for commands that write as root (sync, mfa): also refuses a
+ * file owned by another user or writable by group or others. */
+int oa_cli_load_conf_trusted(struct oa_cli *cli);
 
 /* Prints "orgauthctl: " and the message on stderr. */
 void oa_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

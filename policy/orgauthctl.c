@@ -75,6 +75,25 @@ oa_cli_load_conf(struct oa_cli *cli)
 			    NULL);
 }
 
+/*
+ * Whoever can write the configuration chooses the file sync replaces
+ * (cache_file) and the store mfa writes, with root's rights.
+ */
+int
+oa_cli_load_conf_trusted(struct oa_cli *cli)
+{
+	if (oa_cli_load_conf(cli) < 0)
+		return -1;
+	if (!cli->conf.loaded_safe) {
+		report_conf_problem(NULL, cli->config_path, 0,
+				    "owned by another user, or writable by "
+				    "group or others; not trusted for this "
+				    "command");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 usage(FILE *out)
 {

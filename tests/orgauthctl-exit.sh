@@ -157,4 +157,16 @@ octl --config "$bad" check >/dev/null 2>"$TEST_TMP/err"
 tr -d '\n' <"$TEST_TMP/err" | LC_ALL=C grep -q '[[:cntrl:]]' &&
 	fail "check: a control character reached stderr: $(cat -v "$TEST_TMP/err")"
 
+# The commands that write as root (sync, mfa) refuse a configuration that
+# others may write: it names the file that sync replaces and the store.
+# check still reads it (that is how a draft is checked).
+cp "$priv" "$TEST_TMP/open-conf.conf"
+chmod 666 "$TEST_TMP/open-conf.conf"
+expect 2 "not trusted" --config "$TEST_TMP/open-conf.conf" sync
+[ -e "$TEST_TMP/cache" ] && fail "sync wrote a cache named by an open config"
+expect 2 "not trusted" --config "$TEST_TMP/open-conf.conf" mfa status
+expect 0 "" --config "$TEST_TMP/open-conf.conf" check
+chmod 644 "$TEST_TMP/open-conf.conf"
+expect 0 "" --config "$TEST_TMP/open-conf.conf" sync
+
 exit 0
