@@ -18,6 +18,8 @@ if [ -d /run/nscd ]; then
 	mount -t tmpfs orgauth-test-nscd /run/nscd
 fi
 sink_pid=
+# the sink goes with this script, whichever way it ends
+trap '[ -z "$sink_pid" ] || kill "$sink_pid" 2>/dev/null || :' EXIT
 if [ "$logdir" != - ]; then
 	mkdir -p "$logdir/hostdev" "$logdir/upper" "$logdir/work"
 	# a ready file of an earlier run would let the command start early
@@ -39,7 +41,8 @@ rc=0
 "$@" || rc=$?
 if [ -n "$sink_pid" ]; then
 	# the sink has written everything once it has written a later line
-	env -u LD_PRELOAD logger -u /dev/log "orgauth-test-marker $$"
+	"$top_builddir/tests/ssh/syslog-sink" --send /dev/log \
+		"orgauth-test-marker $$"
 	n=0
 	while ! grep -q "orgauth-test-marker $$" "$logdir/syslog.log" \
 		2>/dev/null; do
@@ -49,5 +52,6 @@ if [ -n "$sink_pid" ]; then
 	done
 	kill "$sink_pid"
 	wait "$sink_pid" 2>/dev/null || :
+	sink_pid=
 fi
 exit $rc
