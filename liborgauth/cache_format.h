@@ -131,10 +131,10 @@ struct oa_cf_role {
 };
 
 /*
- * The checksum: 64-bit FNV-1a over 8-byte little-endian words (a short
- * tail is zero-padded), then folded with the length.  Not cryptographic:
- * it catches truncation and corruption, the file's mode guards against
- * tampering.
+ * The checksum: four 64-bit lanes over the file's 8-byte words, each word
+ * folded into its lane with a bijective mix (see cache_read.c), then the
+ * lanes folded with the length.  Not cryptographic: it catches truncation
+ * and corruption, the file's mode guards against tampering.
  */
 uint64_t oa_cf_checksum(const unsigned char *data, size_t len);
 
