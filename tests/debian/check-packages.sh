@@ -136,6 +136,8 @@ if [ -f "$x/$mod" ] && is_elf_so "$x/$mod"; then
 	syms=$(nm -D --defined-only "$x/$mod" | awk '$2 == "T" { print $3 }')
 	echo "$syms" | grep -q '^pam_sm_authenticate$' ||
 		fail "libpam-orgauth: pam_sm_authenticate not exported"
+	readelf -d "$x/$mod" | grep -q 'NEEDED.*\[libqrencode\.so' ||
+		fail "libpam-orgauth: built without QR codes (libqrencode)"
 	extra=$(echo "$syms" | grep -v '^pam_sm_' || true)
 	[ -z "$extra" ] || fail "libpam-orgauth: exports more than pam_sm_*: $extra"
 else
