@@ -81,7 +81,8 @@ expect 1 "no organisation 'initech'" --config "$good" org initech
 printf 'directory_ldif = %s\n' "$fx/duplicates.ldif" >"$TEST_TMP/dup.conf"
 expect 1 "$fx/duplicates.ldif:60: UID=U4,OU=People,dc=t: duplicate entry" \
 	--config "$TEST_TMP/dup.conf" check
-expect_eq "problem lines" 6 "$(wc -l <"$TEST_TMP/err")"
+# (a checkout made under umask 002 adds a warning about the fixture's mode)
+expect_eq "problem lines" 6 "$(grep -vc ': warning: writable by ' "$TEST_TMP/err")"
 expect_contains "summary" "orgauthctl: 5 problems found" "$(cat "$TEST_TMP/err")"
 [ -s "$TEST_TMP/out" ] && fail "check printed on stdout despite problems"
 expect 1 "the directory has 5 problems" --config "$TEST_TMP/dup.conf" user u2
